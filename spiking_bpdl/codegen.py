@@ -1,0 +1,115 @@
+"""Code-generation targets for Brian2: a setting, never an assumption.
+
+``numpy`` runs everywhere, ``cython`` compiles runtime code once and caches it in a
+project cache directory, ``cpp_standalone`` writes and compiles a whole C++ project
+(fastest for long runs; weights and data are fed with ``device.run(run_args=...)``).
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = [
+    "TARGETS",
+    "DEFAULT_TARGET",
+    "cache_dir",
+    "check_target",
+    "configure_target",
+    "use_target",
+    "compiler_available",
+]
+
+TARGETS = ("numpy", "cython", "cpp_standalone")
+DEFAULT_TARGET = "cython"
+
+
+def cache_dir():
+    """Project cache directory (env ``SPIKING_BPDL_CACHE``, else ``~/.cache/spiking_bpdl``)."""
+    root = os.environ.get("SPIKING_BPDL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "spiking_bpdl"
+    )
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_target(target):
+    """Return ``target`` if it names a known code-generation target, else raise ConfigError."""
+    if target not in TARGETS:
+        raise ConfigError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    return target
+
+
+def compiler_available():
+    """True when a C++ compiler is on PATH (needed by ``cython`` and ``cpp_standalone``)."""
+    return shutil.which(os.environ.get("CXX", "g++")) is not None or shutil.which("c++") is not None
+
+
+def configure_target(target=DEFAULT_TARGET):
+    """Select a *runtime* target and point Brian2's Cython cache at the project cache.
+
+    Parameters
+    ----------
+    target : {'numpy', 'cython'}
+        Runtime code-generation target. Use :func:`use_target` for ``cpp_standalone``.
+    """
+    from brian2 import prefs, set_device
+
+    check_target(target)
+    if target == "cpp_standalone":
+        raise ConfigError("cpp_standalone needs a build directory: use spiking_bpdl.codegen.use_target")
+    set_device("runtime")
+    prefs.codegen.target = target
+    cython_dir = cache_dir() / f"cython-py{sys.version_info[0]}{sys.version_info[1]}"
+    prefs.codegen.runtime.cython.cache_dir = str(cython_dir)
+    prefs.codegen.runtime.cython.multiprocess_safe = True
+    prefs.logging.console_log_level = "WARNING"
+
+
+@contextmanager
+def use_target(target=DEFAULT_TARGET, directory=None):
+    """Context manager that runs the enclosed Brian2 code on ``target``.
+
+    For ``cpp_standalone`` the device is put into standalone mode with
+    ``build_on_run=False``: build the network with ``Network(...)``, call ``net.run(T)``
+    once, then ``device.build(run=False)`` and ``device.run(run_args=...)`` as often as
+    needed. On exit the device is reset to runtime mode, so later code is unaffected.
+
+    Parameters
+    ----------
+    target : {'numpy', 'cython', 'cpp_standalone'}
+    directory : str or Path, optional
+        Standalone project directory; a temporary one is made (and removed) otherwise.
+
+    Yields
+    ------
+    str
+        The standalone directory for ``cpp_standalone``, else ``None``.
+    """
+    from brian2 import device, prefs, set_device
+
+    check_target(target)
+    if target != "cpp_standalone":
+        configure_target(target)
+        yield None
+        return
+    configure_target("numpy")  # for the code Brian2 runs in Python before the build
+    tmp = None
+    if directory is None:
+        tmp = tempfile.mkdtemp(prefix="spiking_bpdl_standalone_")
+        directory = tmp
+    prefs.devices.cpp_standalone.openmp_threads = 0
+    set_device("cpp_standalone", directory=str(directory), build_on_run=False)
+    try:
+        yield str(directory)
+    finally:
+        device.reinit()
+        device.activate()
+        set_device("runtime")
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``spiking-bpdl`` command line (see :mod:`spiking_bpdl.cli`)."""
