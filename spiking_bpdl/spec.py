@@ -1,0 +1,343 @@
+"""Network definitions: TOML files users read, copy and edit, validated into dataclasses.
+
+A definition names populations, projections between them, plasticity rules, and any
+further tables that an experiment reads (``[run]``, ``[stimulus]``, ``[training]``...).
+Quantities are strings with units (``"20 ms"``, ``"15 Hz"``, ``"100 Mohm"``) and become
+plain SI floats; a bare number where a unit is required is an error. Every problem is
+reported as one :class:`~spiking_bpdl.errors.ConfigError` that names the file and key.
+
+Example::
+
+    [network]
+    name = "tiny"
+
+    [populations.inputs]
+    kind = "poisson"
+    size = 100
+    rate = "10 Hz"
+
+    [populations.out]
+    kind = "lif"
+    size = 1
+    tau_m = "20 ms"
+
+    [projections.ff]
+    pre = "inputs"
+    post = "out"
+    weight = { init = "uniform", low = 0.0, high = 0.5 }
+    plasticity = "stdp"
+
+    [plasticity.stdp]
+    rule = "pair"
+    A_plus = 0.01
+    A_minus = 0.0105
+    tau_plus = "20 ms"
+    tau_minus = "20 ms"
+
+    [run]
+    duration = "10 s"
+"""
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = [
+    "NetworkSpec",
+    "PopulationSpec",
+    "ProjectionSpec",
+    "PlasticitySpec",
+    "load_network",
+    "parse_network",
+    "parse_quantity",
+    "POPULATION_KINDS",
+    "PLASTICITY_RULES",
+    "resolve_network_path",
+]
+
+#: Unit symbols accepted in definitions, with their SI factor and dimension.
+_UNITS = {
+    "s": (1.0, "time"), "ms": (1e-3, "time"), "us": (1e-6, "time"),
+    "Hz": (1.0, "frequency"), "kHz": (1e3, "frequency"),
+    "V": (1.0, "voltage"), "mV": (1e-3, "voltage"), "uV": (1e-6, "voltage"),
+    "A": (1.0, "current"), "nA": (1e-9, "current"), "pA": (1e-12, "current"),
+    "ohm": (1.0, "resistance"), "kohm": (1e3, "resistance"), "Mohm": (1e6, "resistance"),
+    "Gohm": (1e9, "resistance"),
+    "S": (1.0, "conductance"), "uS": (1e-6, "conductance"), "nS": (1e-9, "conductance"),
+    "F": (1.0, "capacitance"), "nF": (1e-9, "capacitance"), "pF": (1e-12, "capacitance"),
+}
+
+#: Keys whose values must carry a unit of the given dimension.
+DIMENSIONS = {
+    **dict.fromkeys(["tau_m", "t_ref", "tau_syn", "tau_e", "tau_i", "tau_plus", "tau_minus", "duration",
+                     "dt", "delay", "presentation", "rest", "free_phase", "target_phase", "tau_filter",
+                     "warmup", "window"], "time"),
+    **dict.fromkeys(["v_threshold", "v_reset", "sigma", "E_L", "E_e", "E_i", "w_unit"], "voltage"),
+    **dict.fromkeys(["rate", "max_rate", "min_rate"], "frequency"),
+    "R": "resistance", "C": "capacitance", "g_L": "conductance",
+    **dict.fromkeys(["I_ext", "bias_current"], "current"),
+}
+#: Quantities that must be strictly positive (time constants, sizes of things).
+_POSITIVE = {"tau_m", "tau_syn", "tau_e", "tau_i", "tau_plus", "tau_minus", "duration", "dt", "presentation",
+             "R", "C", "g_L", "tau_filter"}
+
+POPULATION_KINDS = ("poisson", "lif", "conductance_lif", "spike_generator", "input")
+#: Plasticity rule names a definition may use (experiments may accept a subset).
+PLASTICITY_RULES = ("pair", "pair_nearest", "voltage_derivative", "rate")
+
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*$")
+
+
+def parse_quantity(value, dimension=None, key="value"):
+    """Parse ``"20 ms"`` (or a bare number if ``dimension`` is None) into an SI float.
+
+    Parameters
+    ----------
+    value : str or float
+    dimension : str, optional
+        Expected dimension (``'time'``, ``'voltage'``, ...); None means dimensionless.
+    key : str
+        Name used in error messages.
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        if dimension is not None:
+            raise ConfigError(f"{key}: needs a unit of {dimension} (e.g. '{value} {_example(dimension)}')")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a number or a quantity string, got {value!r}")
+    m = _QUANTITY.match(value)
+    if not m:
+        raise ConfigError(f"{key}: cannot parse {value!r} as a quantity like '20 ms'")
+    number, unit = float(m.group(1)), m.group(2)
+    if unit not in _UNITS:
+        raise ConfigError(f"{key}: unknown unit {unit!r} in {value!r}")
+    factor, dim = _UNITS[unit]
+    if dimension is None:
+        raise ConfigError(f"{key}: expected a plain number, got {value!r}")
+    if dim != dimension:
+        raise ConfigError(f"{key}: expected a {dimension}, got {value!r} (a {dim})")
+    return number * factor
+
+
+_EXAMPLE_UNIT = {"time": "ms", "frequency": "Hz", "voltage": "mV", "current": "nA", "resistance": "Mohm",
+                 "conductance": "nS", "capacitance": "pF"}
+
+
+def _example(dimension):
+    return _EXAMPLE_UNIT.get(dimension, "")
+
+
+def _parse_params(table, where):
+    """Convert a TOML table's values: known dimensioned keys -> SI floats, others untouched."""
+    out = {}
+    for key, value in table.items():
+        full = f"{where}.{key}"
+        if key in DIMENSIONS:
+            value = parse_quantity(value, DIMENSIONS[key], full)
+            if key in _POSITIVE and not value > 0:
+                raise ConfigError(f"{full} must be positive, got {table[key]!r}")
+            if key in ("t_ref", "delay", "rest", "sigma", "free_phase", "target_phase", "warmup") and value < 0:
+                raise ConfigError(f"{full} must be >= 0, got {table[key]!r}")
+        elif isinstance(value, str) and _QUANTITY.match(value) and _QUANTITY.match(value).group(2) in _UNITS:
+            unit = _QUANTITY.match(value).group(2)
+            value = parse_quantity(value, _UNITS[unit][1], full)
+        elif isinstance(value, dict):
+            value = _parse_params(value, full)
+        out[key] = value
+    return out
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """A population: ``kind`` (see :data:`POPULATION_KINDS`), ``size`` and parameters in SI."""
+
+    name: str
+    kind: str
+    size: int
+    params: dict = field(default_factory=dict)
+
+    def lif_params(self):
+        """The population's :class:`~spiking_bpdl.neurons.LIFParams` (defaults for unset keys)."""
+        from .neurons import LIFParams
+
+        known = LIFParams.__dataclass_fields__
+        try:
+            return LIFParams(**{k: v for k, v in self.params.items() if k in known})
+        except ConfigError as exc:
+            raise ConfigError(f"populations.{self.name}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ProjectionSpec:
+    """Synapses from population ``pre`` to ``post``."""
+
+    name: str
+    pre: str
+    post: str
+    connectivity: object = "all"
+    weight: dict = field(default_factory=dict)
+    plasticity: str = None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlasticitySpec:
+    """A named plasticity rule and its parameters (SI)."""
+
+    name: str
+    rule: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A validated network definition.
+
+    Attributes
+    ----------
+    name, description : str
+    populations : dict of str to PopulationSpec
+    projections : dict of str to ProjectionSpec
+    plasticity : dict of str to PlasticitySpec
+    sections : dict
+        Every other top-level table (``run``, ``stimulus``, ``training``...), with
+        dimensioned values converted to SI floats.
+    path : Path or None
+    """
+
+    name: str
+    description: str
+    populations: dict
+    projections: dict
+    plasticity: dict
+    sections: dict
+    path: Path = None
+
+    def section(self, name, required=False):
+        """A top-level table (e.g. ``'training'``); ``{}`` or ConfigError if missing."""
+        if name not in self.sections:
+            if required:
+                raise ConfigError(f"{self._where()}: missing table [{name}]")
+            return {}
+        return self.sections[name]
+
+    def _where(self):
+        return str(self.path) if self.path else self.name
+
+
+def _require(table, key, where, kind):
+    if key not in table:
+        raise ConfigError(f"{where}: missing key {key!r}")
+    value = table[key]
+    if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ConfigError(f"{where}.{key}: expected an integer, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def parse_network(data, path=None):
+    """Validate a parsed TOML document (dict) into a :class:`NetworkSpec`."""
+    src = str(path) if path else "<definition>"
+    if not isinstance(data.get("network"), dict):
+        raise ConfigError(f"{src}: missing table [network]")
+    name = _require(data["network"], "name", f"{src}: network", str)
+    pops = {}
+    for pname, table in data.get("populations", {}).items():
+        where = f"{src}: populations.{pname}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table")
+        kind = _require(table, "kind", where, str)
+        if kind not in POPULATION_KINDS:
+            raise ConfigError(f"{where}.kind: unknown kind {kind!r}; choose one of {', '.join(POPULATION_KINDS)}")
+        size = _require(table, "size", where, int)
+        if size <= 0:
+            raise ConfigError(f"{where}.size must be a positive integer, got {size}")
+        params = _parse_params({k: v for k, v in table.items() if k not in ("kind", "size")}, where)
+        pops[pname] = PopulationSpec(pname, kind, size, params)
+    plast = {}
+    for rname, table in data.get("plasticity", {}).items():
+        where = f"{src}: plasticity.{rname}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table")
+        rule = _require(table, "rule", where, str)
+        if rule not in PLASTICITY_RULES:
+            raise ConfigError(f"{where}.rule: unknown rule {rule!r}; choose one of {', '.join(PLASTICITY_RULES)}")
+        plast[rname] = PlasticitySpec(rname, rule, _parse_params({k: v for k, v in table.items() if k != "rule"}, where))
+    projs = {}
+    for jname, table in data.get("projections", {}).items():
+        where = f"{src}: projections.{jname}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table")
+        pre = _require(table, "pre", where, str)
+        post = _require(table, "post", where, str)
+        for role, pop in (("pre", pre), ("post", post)):
+            if pop not in pops:
+                raise ConfigError(f"{where}.{role}: unknown population {pop!r}")
+        rule = table.get("plasticity")
+        if rule is not None and rule not in plast:
+            raise ConfigError(f"{where}.plasticity: no [plasticity.{rule}] table")
+        conn = table.get("connectivity", "all")
+        if not (conn in ("all", "one_to_one") or (isinstance(conn, float) and 0 < conn <= 1)):
+            raise ConfigError(f"{where}.connectivity: expected 'all', 'one_to_one' or a probability in (0, 1]")
+        if conn == "one_to_one" and pops[pre].size != pops[post].size:
+            raise ConfigError(f"{where}: one_to_one needs equal sizes, got {pops[pre].size} and {pops[post].size}")
+        weight = table.get("weight", {})
+        if not isinstance(weight, dict):
+            raise ConfigError(f"{where}.weight: expected a table like {{ init = 'uniform', low = 0, high = 1 }}")
+        extra = {k: v for k, v in table.items() if k not in ("pre", "post", "plasticity", "connectivity", "weight")}
+        projs[jname] = ProjectionSpec(jname, pre, post, conn, _parse_params(weight, where + ".weight"), rule,
+                                      _parse_params(extra, where))
+    known = {"network", "populations", "projections", "plasticity"}
+    sections = {}
+    for key, table in data.items():
+        if key in known:
+            continue
+        if not isinstance(table, dict):
+            raise ConfigError(f"{src}: top-level key {key!r} must be a table")
+        sections[key] = _parse_params(table, f"{src}: {key}")
+    return NetworkSpec(name, data["network"].get("description", ""), pops, projs, plast, sections,
+                       Path(path) if path else None)
+
+
+def resolve_network_path(path):
+    """Find a definition: an existing file, or a name in the repository's ``networks/``."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    repo_networks = Path(__file__).resolve().parents[1] / "networks"
+    for candidate in (repo_networks / p.name, repo_networks / f"{p.name}.toml"):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"network definition {path} not found")
+
+
+def load_network(path):
+    """Load and validate a TOML network definition.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, or the name of a definition in ``networks/``.
+
+    Returns
+    -------
+    NetworkSpec
+    """
+    path = resolve_network_path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    return parse_network(data, path)
