@@ -275,15 +275,23 @@ def lif_rate_derivative(current, params=None):
     return out if out.ndim else float(out)
 
 
-def _siegert_one(mu, p):
+#: sqrt(2) |zeta(1/2)| / 2: boundary shift of a time-discretised integrate-and-fire neuron
+_DISCRETE_SHIFT = np.sqrt(2.0) * 1.4603545088095868 / 2
+
+
+def _siegert_one(mu, p, dt):
     s = np.sqrt(2.0) * p.sigma
-    lo, hi = (p.v_reset - mu) / s, (p.v_threshold - mu) / s
+    # Euler-Maruyama with step dt misses threshold crossings between steps; to first
+    # order this moves threshold and reset up by s*|zeta(1/2)|/sqrt(2)*sqrt(dt/tau_m)
+    # (Brunel, Chance, Fourcaud & Abbott 2001, PRL 86:2186).
+    shift = s * _DISCRETE_SHIFT * np.sqrt(dt / p.tau_m) if dt else 0.0
+    lo, hi = (p.v_reset + shift - mu) / s, (p.v_threshold + shift - mu) / s
     # e^{u^2}(1 + erf u) = erfcx(-u): stable for large |u|
     val, _ = integrate.quad(lambda u: special.erfcx(-u), lo, hi, limit=200)
     return 1.0 / (p.t_ref + p.tau_m * np.sqrt(np.pi) * val)
 
 
-def siegert_rate(current, params):
+def siegert_rate(current, params, dt=0.0):
     """Firing rate (Hz) of a LIF neuron with white-noise input (Siegert formula).
 
     Parameters
@@ -292,6 +300,9 @@ def siegert_rate(current, params):
         Mean input current in amperes (the mean free membrane is ``R * current``).
     params : LIFParams
         ``params.sigma`` (> 0) is the free-membrane standard deviation.
+    dt : float, optional
+        Time step (s) of a simulation to compare with; applies the first-order
+        correction for threshold crossings missed between Euler steps. 0 = continuous time.
 
     Returns
     -------
@@ -301,5 +312,5 @@ def siegert_rate(current, params):
     if not params.sigma > 0:
         return lif_rate(current, params)
     mu = np.asarray(current, dtype=np.float64) * params.R
-    out = np.vectorize(lambda m: _siegert_one(m, params))(mu)
+    out = np.vectorize(lambda m: _siegert_one(m, params, dt))(mu)
     return out if np.ndim(out) else float(out)
