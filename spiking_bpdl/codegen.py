@@ -77,8 +77,9 @@ def use_target(target=DEFAULT_TARGET, directory=None):
 
     For ``cpp_standalone`` the device is put into standalone mode with
     ``build_on_run=False``: build the network with ``Network(...)``, call ``net.run(T)``
-    once, then ``device.build(run=False)`` and ``device.run(run_args=...)`` as often as
-    needed. On exit the device is reset to runtime mode, so later code is unaffected.
+    once, then ``device.build(directory=d, run=False)`` (pass the yielded directory:
+    an explicit ``build`` otherwise writes to ``./output``) and
+    ``device.run(run_args=...)`` as often as needed. On exit the device is reset to runtime mode, so later code is unaffected.
 
     Parameters
     ----------

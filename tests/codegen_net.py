@@ -16,7 +16,7 @@ def run_reference(target, directory=None):
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.neurons import LIFParams, make_lif_group
 
-    with use_target(target, directory=directory):
+    with use_target(target, directory=directory) as build_dir:
         b2.start_scope()
         b2.defaultclock.dt = 0.1 * b2.ms
         rng = np.random.default_rng(7)
@@ -33,7 +33,7 @@ def run_reference(target, directory=None):
         net = b2.Network(inp, out, syn, mon)
         net.run(0.25 * b2.second)
         if target == "cpp_standalone":
-            b2.device.build(run=True)
+            b2.device.build(directory=build_dir, run=True)
         return np.asarray(mon.i[:]), np.asarray(mon.t[:] / b2.second)
 
 
