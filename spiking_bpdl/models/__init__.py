@@ -1,0 +1,1 @@
+"""Models built from the rate and spiking backends (the paper's target-prop generative model, ...)."""
