@@ -118,6 +118,10 @@ def run(args):
 
     if args.action == "train":
         cfg = _config(args)  # validates before anything is written
+        if args.resume and not (args.out / exp.CHECKPOINT_NAME).exists():
+            from ..errors import CheckpointError
+
+            raise CheckpointError(f"--resume: no checkpoint {args.out / exp.CHECKPOINT_NAME}")
         splits = exp.load_splits(cfg, args.data_dir, args.data_source)
         out = _common.out_dir(args)
         model, history = exp.train(cfg, splits, out, resume=args.resume, progress=not args.no_progress)

@@ -146,7 +146,15 @@ def train(config, splits, out_dir, resume=False, progress=True, log=print):
     if resume:
         if not ckpt.exists():
             raise CheckpointError(f"--resume: no checkpoint {ckpt}")
-        arrays, meta = load_checkpoint(ckpt, expect_meta={"config": config.to_dict()})
+        arrays, meta = load_checkpoint(ckpt)
+        stored = {k: v for k, v in meta.get("config", {}).items() if k != "epochs"}
+        wanted = {k: v for k, v in config.to_dict().items() if k != "epochs"}
+        if stored != wanted:
+            diff = sorted(k for k in wanted if stored.get(k) != wanted[k])
+            raise CheckpointError(f"checkpoint {ckpt} was written with another configuration "
+                                  f"(differs in {', '.join(diff)}); use another --out or drop --resume")
+        if int(meta["epoch"]) > config.epochs:
+            raise CheckpointError(f"checkpoint {ckpt} is at epoch {meta['epoch']}, beyond --epochs {config.epochs}")
         model.load_state(arrays, meta)
         history, best, start = meta["history"], meta["best"], int(meta["epoch"])
         log(f"resuming after epoch {start}")
