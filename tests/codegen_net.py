@@ -34,7 +34,8 @@ def run_reference(target, directory=None):
         net.run(0.25 * b2.second)
         if target == "cpp_standalone":
             b2.device.build(directory=build_dir, run=True)
-        return np.asarray(mon.i[:]), np.asarray(mon.t[:] / b2.second)
+        # copy: on brian2 >= 2.11 monitor arrays are views into memory freed with the network
+        return np.array(mon.i[:], copy=True), np.array(mon.t[:] / b2.second, copy=True)
 
 
 if __name__ == "__main__":
