@@ -1,0 +1,1 @@
+"""Experiments: each returns plain results (numbers and arrays) that the CLI and notebooks save and plot."""
