@@ -8,7 +8,9 @@ intermediate RBMs (weights and biases scaled by ``beta_k``), block-Gibbs transit
     log Z_B ≈ log Z_A + log mean_i w_i.
 
 The unnormalised marginal ``p*_k(v) = exp((1-beta) b_A^T v + beta b^T v) prod_j (1 + exp(beta (c_j + (vW)_j)))``
-is available in closed form, so the weights are accumulated in log space in float64.
+is available in closed form, so the weights are accumulated in log space in float64 (the
+matrix products run in the model's dtype; ``vW + c`` is computed once per step and reused for
+both the weight increment and the hidden sample).
 """
 
 import itertools
@@ -24,10 +26,6 @@ __all__ = ["ais_log_partition", "exact_log_partition", "rbm_log_likelihood", "AI
 class AISResult(dict):
     """``log_z``, its standard error ``log_z_sem`` (delta method), ``log_z_low``/``log_z_high``
     (log of mean weight -/+ 3 standard errors), ``n_chains`` and ``n_betas``."""
-
-
-def _log_pstar(v, W, b, c, b_a, beta):
-    return (1 - beta) * (v @ b_a) + beta * (v @ b) + np.logaddexp(0.0, beta * (v @ W + c)).sum(axis=1)
 
 
 def ais_log_partition(model, n_chains=100, n_betas=10000, base_visible_bias=None, rng=None):
@@ -53,9 +51,10 @@ def ais_log_partition(model, n_chains=100, n_betas=10000, base_visible_bias=None
     if not model.is_rbm:
         raise ConfigError("AIS is implemented for RBMs (one hidden layer, no laterals)")
     rng = np.random.default_rng(rng)
-    W = model.weights[0].astype(np.float64)
+    dtype = model.dtype
+    W = model.weights[0]
     b = model.biases[0].astype(np.float64)
-    c = model.biases[1].astype(np.float64)
+    c = model.biases[1]
     nv, nh = W.shape
     b_a = np.zeros(nv) if base_visible_bias is None else np.asarray(base_visible_bias, dtype=np.float64)
     n1, n2 = int(0.1 * n_betas), int(0.4 * n_betas)
@@ -63,16 +62,17 @@ def ais_log_partition(model, n_chains=100, n_betas=10000, base_visible_bias=None
                             np.linspace(0.9, 1.0, n_betas - n1 - n2)])
     log_za = np.logaddexp(0.0, b_a).sum() + nh * np.log(2.0)
     # sample from the base model (independent visible units)
-    v = (rng.random((n_chains, nv)) < 1 / (1 + np.exp(-b_a))).astype(np.float64)
+    v = (rng.random((n_chains, nv)) < 1 / (1 + np.exp(-b_a))).astype(dtype)
     log_w = np.zeros(n_chains)
-    prev = betas[0]
-    for beta in betas[1:]:
-        log_w += _log_pstar(v, W, b, c, b_a, beta) - _log_pstar(v, W, b, c, b_a, prev)
-        ph = 1 / (1 + np.exp(-beta * (v @ W + c)))
-        h = (rng.random(ph.shape) < ph).astype(np.float64)
-        pv = 1 / (1 + np.exp(-((1 - beta) * b_a + beta * (h @ W.T + b))))
-        v = (rng.random(pv.shape) < pv).astype(np.float64)
-        prev = beta
+    for prev, beta in zip(betas[:-1], betas[1:]):
+        # log p*_k(v) - log p*_{k-1}(v) for the current v; x = vW + c is reused for sampling h
+        x = (v @ W + c).astype(np.float64)
+        vd = v.astype(np.float64)
+        log_w += (beta - prev) * (vd @ (b - b_a)) + (np.logaddexp(0.0, beta * x) - np.logaddexp(0.0, prev * x)).sum(axis=1)
+        ph = 1 / (1 + np.exp(-beta * x))
+        h = (rng.random(ph.shape) < ph).astype(dtype)
+        pv = 1 / (1 + np.exp(-((1 - beta) * b_a + beta * ((h @ W.T).astype(np.float64) + b))))
+        v = (rng.random(pv.shape) < pv).astype(dtype)
     m = log_w.max()
     w = np.exp(log_w - m)
     mean_w = w.mean()
