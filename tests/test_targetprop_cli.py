@@ -41,10 +41,11 @@ def test_cli_train_sample_inpaint_evaluate(tmp_path):
     res = run_cli("inpaint", "--n", 5, "--steps", 5, *common)
     assert len(res["mse_missing_per_step"]) == 6 and (out / "inpaint.png").exists()
 
-    run_cli("evaluate", "--n-samples", 200, "--curve-steps", 5, "--json", tmp_path / "ev.json", *common)
+    run_cli("evaluate", "--n-samples", 200, "--curve-steps", 5, "--screen-priors", "--json", tmp_path / "ev.json",
+            *common)
     ev = json.loads((tmp_path / "ev.json").read_text())
     for key in ("parzen_ll", "parzen_sem", "sigma", "parzen_ll_directed", "n_samples", "n_test",
-                "ceiling_real_data_ll", "paper_table", "log_p_curve"):
+                "ceiling_real_data_ll", "paper_table", "log_p_curve", "parzen_ll_best_prior", "prior_screening"):
         assert key in ev
     assert ev["n_samples"] == 200 and ev["n_test"] == 500
     assert len(ev["log_p_curve"]["mean"]) == 6

@@ -83,6 +83,9 @@ def add_arguments(parser):
     p.add_argument("--n-samples", type=_common.positive_int, default=10000,
                    help="generated samples for the Parzen window (default 10000)")
     p.add_argument("--no-ceiling", action="store_true", help="skip the real-data ceiling")
+    p.add_argument("--screen-priors", action="store_true",
+                   help="also choose a better prior p(h2) on the validation set (full covariance, mixtures) "
+                        "and evaluate it on the test set (parzen_ll_best_prior)")
     p.add_argument("--curve-steps", type=_common.positive_int, default=20,
                    help="INFERENCE iterations of the log p(x,h) curve (default 20)")
     _common.add_common(p, target=False, data=True, default_out="results/generative")
@@ -162,7 +165,13 @@ def run(args):
 
     # evaluate
     result, samples = exp.evaluate(model, splits, n_samples=args.n_samples, seed=args.seed,
-                                   ceiling=not args.no_ceiling)
+                                   ceiling=not args.no_ceiling, screen_priors=args.screen_priors,
+                                   screen_prior_samples=min(20000, len(splits.train)),
+                                   screen_samples=min(2000, args.n_samples))
+    best_samples = result.pop("_best_prior_samples", None)
+    if best_samples is not None:
+        _io.save_figure(exp.plot_samples(best_samples[:100], title=f"GENERATE, {result['best_prior']}"),
+                        out / "samples_best_prior.png")
     curve = exp.inference_curve(model, splits.test, n_steps=args.curve_steps)
     result.update({"model": str(path), "selected_epoch": meta.get("epoch"), "data_source": splits.source,
                    "log_p_curve": curve})
@@ -175,5 +184,7 @@ def run(args):
     _common.finish(args, "evaluate", result,
                    f"generative evaluate: Parzen LL {result['parzen_ll']:.1f} +- {result['parzen_sem']:.1f} "
                    f"(sigma {result['sigma']}), directed {result['parzen_ll_directed']:.1f}{ceiling}; "
-                   f"paper 236 / 126")
+                   f"paper 236 / 126"
+                   + (f"; best prior ({result['best_prior']}) {result['parzen_ll_best_prior']:.1f}"
+                      if "parzen_ll_best_prior" in result else ""))
     return result

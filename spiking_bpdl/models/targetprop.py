@@ -207,6 +207,20 @@ def load_config(path):
     return config_from_dict(data, source=str(path))
 
 
+def _kmeans(x, k, seed, n_iter=20):
+    """Lloyd's k-means (k-means++-like random init from the data); returns the labels."""
+    rng = np.random.default_rng(seed)
+    centres = x[rng.choice(len(x), size=k, replace=False)]
+    x_sq = np.einsum("ij,ij->i", x, x)[:, None]
+    for _ in range(n_iter):
+        dist = x_sq - 2 * x @ centres.T + np.einsum("ij,ij->i", centres, centres)[None, :]
+        labels = dist.argmin(axis=1)
+        for j in range(k):
+            if np.any(labels == j):
+                centres[j] = x[labels == j].mean(axis=0)
+    return labels
+
+
 class TargetPropModel:
     """Two stacked layer pairs ``x -> h1 -> h2`` trained with Algorithm 2.
 
@@ -238,6 +252,7 @@ class TargetPropModel:
         self.optimizers = [Adam(p.parameters(), lr=lrs) for p in self.pairs]
         self.prior_mean = None
         self.prior_var = None
+        self.prior_weights = None
         self.initialised = False
 
     # -- helpers ------------------------------------------------------------------
@@ -330,11 +345,7 @@ class TargetPropModel:
         rh = self.pairs[1].decode(h2).astype(np.float64)
         lx = -0.5 * np.sum((x - rx) ** 2, axis=1) - 0.5 * x.shape[1] * _LOG_2PI
         lh = -0.5 * np.sum((np.asarray(h1, np.float64) - rh) ** 2, axis=1) - 0.5 * rh.shape[1] * _LOG_2PI
-        if self.prior_mean is None:
-            lp = np.zeros(len(x))
-        else:
-            d = np.asarray(h2, np.float64) - self.prior_mean
-            lp = -0.5 * np.sum(d**2 / self.prior_var + np.log(2 * np.pi * self.prior_var), axis=1)
+        lp = np.zeros(len(x)) if self.prior_mean is None else self._prior_logpdf(h2)
         return (lx, lh, lp) if terms else lx + lh + lp
 
     # -- M-step -------------------------------------------------------------------
@@ -379,23 +390,97 @@ class TargetPropModel:
         return np.concatenate(h1s), np.concatenate(h2s)
 
     # -- prior and sampling ---------------------------------------------------------
-    def fit_prior(self, x, batch_size=500):
+    def fit_prior(self, x, batch_size=500, variance_scale=None, full_covariance=False):
         """Fit ``p(h2)``: Gaussian with the mean and variance of the inferred ``h2`` on ``x``.
 
-        The variances are multiplied by ``config.prior_variance_scale`` (4 in the paper).
-        Returns ``(mean, var)``.
+        Parameters
+        ----------
+        x : ndarray
+            Training images; ``h2`` is inferred with INFERENCE.
+        variance_scale : float, optional
+            Multiplier of the (co)variance; default ``config.prior_variance_scale`` (4 in
+            the paper).
+        full_covariance : bool
+            Fit a full covariance matrix instead of the paper's diagonal one.
+
+        Returns
+        -------
+        mean, var : ndarray
+            ``var`` is a vector (diagonal) or a matrix (full covariance).
         """
         _, h2 = self.infer_batched(np.asarray(x, dtype=np.float32), batch_size)
-        h2 = h2.astype(np.float64)
+        return self.fit_prior_to_codes(h2, variance_scale, full_covariance)
+
+    def fit_prior_to_codes(self, h2, variance_scale=None, full_covariance=False, n_components=1, seed=0):
+        """Fit ``p(h2)`` to given top-layer codes (see :meth:`fit_prior`).
+
+        Parameters
+        ----------
+        h2 : ndarray, shape (n, n_h2)
+        variance_scale : float, optional
+            Multiplier of the (co)variances (default ``config.prior_variance_scale``).
+        full_covariance : bool
+            Full covariance instead of the paper's diagonal.
+        n_components : int
+            More than 1 fits a mixture of full-covariance Gaussians: k-means clusters
+            (20 Lloyd iterations, seeded), each with its own mean, covariance and weight.
+        seed : int
+            Seed of the k-means initialisation.
+        """
+        h2 = np.asarray(h2, dtype=np.float64)
+        scale = self.config.prior_variance_scale if variance_scale is None else float(variance_scale)
+        self.prior_weights = None
+        if n_components > 1:
+            labels = _kmeans(h2, int(n_components), seed)
+            ks = [k for k in range(int(n_components)) if np.sum(labels == k) > h2.shape[1]]
+            self.prior_mean = np.array([h2[labels == k].mean(axis=0) for k in ks])
+            self.prior_var = np.array([(np.cov(h2[labels == k], rowvar=False) + 1e-6 * np.eye(h2.shape[1])) * scale
+                                       for k in ks])
+            w = np.array([np.sum(labels == k) for k in ks], dtype=np.float64)
+            self.prior_weights = w / w.sum()
+            return self.prior_mean, self.prior_var
         self.prior_mean = h2.mean(axis=0)
-        self.prior_var = np.maximum(h2.var(axis=0), 1e-6) * self.config.prior_variance_scale
+        if full_covariance:
+            cov = np.cov(h2, rowvar=False) + 1e-6 * np.eye(h2.shape[1])
+            self.prior_var = cov * scale
+        else:
+            self.prior_var = np.maximum(h2.var(axis=0), 1e-6) * scale
         return self.prior_mean, self.prior_var
+
+    @staticmethod
+    def _gauss_logpdf(d, cov):
+        chol = np.linalg.cholesky(cov)
+        z = np.linalg.solve(chol, d.T)
+        return -0.5 * np.sum(z**2, axis=0) - np.sum(np.log(np.diag(chol))) - 0.5 * d.shape[1] * _LOG_2PI
+
+    def _prior_logpdf(self, h2):
+        h2 = np.asarray(h2, np.float64)
+        if self.prior_mean.ndim == 2:  # mixture
+            comps = np.array([np.log(w) + self._gauss_logpdf(h2 - m, c)
+                              for w, m, c in zip(self.prior_weights, self.prior_mean, self.prior_var)])
+            top = comps.max(axis=0)
+            return top + np.log(np.exp(comps - top).sum(axis=0))
+        d = h2 - self.prior_mean
+        if self.prior_var.ndim == 1:
+            return -0.5 * np.sum(d**2 / self.prior_var + np.log(2 * np.pi * self.prior_var), axis=1)
+        return self._gauss_logpdf(d, self.prior_var)
 
     def sample_prior(self, n, rng):
         """``n`` draws of ``h2`` from the fitted prior, clipped to the sigmoid range [0, 1]."""
         if self.prior_mean is None:
             raise RuntimeError("fit_prior must be called before sampling")
-        h2 = self.prior_mean + np.sqrt(self.prior_var) * rng.standard_normal((int(n), len(self.prior_mean)))
+        d = self.prior_mean.shape[-1]
+        z = rng.standard_normal((int(n), d))
+        if self.prior_mean.ndim == 2:
+            comp = rng.choice(len(self.prior_weights), size=int(n), p=self.prior_weights)
+            h2 = np.empty((int(n), d))
+            for k in np.unique(comp):
+                sel = comp == k
+                h2[sel] = self.prior_mean[k] + z[sel] @ np.linalg.cholesky(self.prior_var[k]).T
+        elif self.prior_var.ndim == 1:
+            h2 = self.prior_mean + np.sqrt(self.prior_var) * z
+        else:
+            h2 = self.prior_mean + z @ np.linalg.cholesky(self.prior_var).T
         return np.clip(h2, 0, 1).astype(np.float32)
 
     def generate(self, n, rng, rounds=None, alpha=None, batch_size=500, return_directed=False):
@@ -490,6 +575,8 @@ class TargetPropModel:
         if self.prior_mean is not None:
             out["prior_mean"] = self.prior_mean
             out["prior_var"] = self.prior_var
+            if self.prior_weights is not None:
+                out["prior_weights"] = self.prior_weights
         return out
 
     def state_meta(self):
@@ -506,6 +593,8 @@ class TargetPropModel:
         if "prior_mean" in arrays:
             self.prior_mean = np.asarray(arrays["prior_mean"], np.float64)
             self.prior_var = np.asarray(arrays["prior_var"], np.float64)
+            self.prior_weights = (np.asarray(arrays["prior_weights"], np.float64) if "prior_weights" in arrays
+                                  else None)
         self.initialised = bool(meta.get("initialised", True))
 
     @classmethod
