@@ -195,7 +195,8 @@ def stimulus_timed_array(rates, presentation, rest=0.0, dt=1e-4, rest_rate=0.0, 
     return timed, StimulusSchedule(n_stim, n_pres * dt, n_rest * dt)
 
 
-def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=None, dt=None):
+def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=None, dt=None, model="",
+                     reset="", namespace=None):
     """Input population that fires at ``timed_array(t, i)`` Hz.
 
     Parameters
@@ -217,6 +218,12 @@ def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=
         For the initial phases.
     dt : Quantity, optional
         Clock step of the group.
+    model : str, optional
+        Extra (linear) equations, e.g. a spike trace ``'dapre/dt = -apre/tau : 1'``.
+    reset : str, optional
+        Extra statements run at each spike, e.g. ``'apre += 1'``.
+    namespace : dict, optional
+        Names used in ``model`` and ``reset``.
 
     Returns
     -------
@@ -230,11 +237,15 @@ def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=
     if dt is not None:
         kwargs["dt"] = dt
     ns = {"stimulus_rates": timed_array}
+    ns.update(namespace or {})
     if kind == "poisson":
-        return b2.NeuronGroup(int(n), "", threshold="rand() < stimulus_rates(t, i)*dt", namespace=ns, **kwargs)
+        if model:
+            kwargs["method"] = "exact"
+        return b2.NeuronGroup(int(n), model, threshold="rand() < stimulus_rates(t, i)*dt", reset=reset or None,
+                              namespace=ns, **kwargs)
     if kind == "regular":
-        group = b2.NeuronGroup(int(n), "dphase/dt = stimulus_rates(t, i) : 1", threshold="phase >= 1",
-                               reset="phase -= 1", method="euler", namespace=ns, **kwargs)
+        group = b2.NeuronGroup(int(n), "dphase/dt = stimulus_rates(t, i) : 1\n" + model, threshold="phase >= 1",
+                               reset="phase -= 1\n" + reset, method="euler", namespace=ns, **kwargs)
         if phase is None:
             rng = rng or np.random.default_rng(0)
             phase = rng.uniform(0, 1, int(n))

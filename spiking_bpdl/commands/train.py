@@ -1,0 +1,72 @@
+"""Train a layer pair with feedback (input -> hidden LIF -> reconstruction LIF).
+
+Backends: ``spiking`` (Brian2 LIF neurons, pair STDP, one run per block of samples),
+``rate`` (the same definition as a rate network, rate rule dW = eta rho_pre d rho_post)
+and ``backprop`` (the same rate network, exact gradient). ``test_mse`` is always the
+reconstruction MSE of the same deterministic rate forward pass on held-out test digits,
+computed from the trained weights, so the backends compare as learning rules.
+
+Example::
+
+    spiking-bpdl train networks/layer_pair_small.toml --backend spiking --out results/lp
+    spiking-bpdl train networks/layer_pair_small.toml --backend rate --out results/lp
+    spiking-bpdl train networks/layer_pair_small.toml --backend spiking --out results/lp --resume
+
+Writes ``OUT/train_<backend>.json`` (or ``--json``), ``OUT/weights_<backend>.npz``,
+``OUT/checkpoint_<backend>.npz`` (after every block) and the figures
+``learning_curves.png`` (every backend found in OUT), ``reconstructions_<backend>.png`` and
+``receptive_fields_<backend>.png``.
+"""
+
+from pathlib import Path
+
+from . import _common
+
+NAME = "train"
+HELP = "train a layer pair (spiking STDP, rate rule or backprop) and write JSON + figures"
+
+
+def add_arguments(parser):
+    parser.add_argument("network", help="network definition (TOML file or a name in networks/)")
+    parser.add_argument("--backend", choices=("spiking", "rate", "backprop"), default="spiking",
+                        help="learning backend (default %(default)s)")
+    parser.add_argument("--samples", type=_common.positive_int, default=None,
+                        help="training samples (default: [training] samples of the definition)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/checkpoint_<backend>.npz")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common.add_common(parser, target=False, data=True)
+    parser.add_argument("--target", choices=("numpy", "cython", "cpp_standalone"), default=None,
+                        help="Brian2 target of the spiking backend (default: [training] target of the definition)")
+
+
+def run(args):
+    from .._io import save_npz
+    from ..experiments.layer_pair import run_training, save_learning_curves, save_training_figures
+    from ..rate.lif_layer_pair import load_layer_pair
+
+    cfg = load_layer_pair(args.network)  # validates everything before anything is written
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        from ..errors import DataError
+
+        raise DataError(f"data directory {args.data_dir} does not exist")
+    result = run_training(cfg, args.backend, samples=args.samples, out=args.out, seed=args.seed,
+                          target=args.target, resume=args.resume, data_dir=args.data_dir,
+                          progress=not args.no_progress)
+    weights = result.pop("weights")
+    example = result.pop("examples")
+    out = _common.out_dir(args)
+    save_npz(out / f"weights_{args.backend}.npz", W=weights["W"], V=weights["V"])
+    result.pop("readout_example", None)
+    json_path = args.json or (out / f"train_{args.backend}.json")
+    result["json"] = str(json_path)
+    args.json = json_path
+    save_training_figures(out, args.backend, weights, example, cfg)
+    summary = (f"train {args.backend}: {result['samples']} samples, test_mse {result['test_mse']:.4f} "
+               f"(mean-image baseline {result['baseline_mean_image_mse']:.4f})"
+               + (f", spiking read-out {result['test_mse_spiking_readout']:.4f}"
+                  if result.get("test_mse_spiking_readout") is not None else "")
+               + f", {result['samples_per_s']:.1f} samples/s; wrote {json_path}")
+    _common.finish(args, NAME, result, summary=summary)
+    save_learning_curves(out, current=result)
+    return result

@@ -1,0 +1,217 @@
+"""Training engine for layer pairs: blocks of samples, atomic checkpoints, resume, progress.
+
+One block of ``cfg.block`` samples is ONE Brian2 ``run()`` (spiking backend; stimuli and
+phases are TimedArrays) or one pass of minibatches (rate and backprop backends). After
+every block the weights, the learning curve and the position in the data stream are
+written atomically to ``OUT/checkpoint_<backend>.npz`` (SHA-256 verified). A killed run
+restarts from its last checkpoint with ``resume=True`` and, on the runtime targets,
+continues bit for bit as if it had not been interrupted: data order, corruption and
+Brian2's random numbers are all derived from ``(seed, block index)``.
+
+On ``cpp_standalone`` the project is compiled once; every block (training and read-out)
+is a ``device.run(run_args=...)`` with new stimuli and weights, without recompiling.
+Standalone runs draw fresh random numbers per run, so they are statistically, not
+bitwise, reproducible.
+"""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CheckpointError, ConfigError
+
+__all__ = ["BACKENDS", "train_layer_pair", "checkpoint_path", "stream_indices"]
+
+BACKENDS = ("spiking", "rate", "backprop")
+
+
+def checkpoint_path(out, backend):
+    """Path of the checkpoint of ``backend`` in the output folder ``out``."""
+    return Path(out) / f"checkpoint_{backend}.npz"
+
+
+def stream_indices(seed, start, count, pool):
+    """Indices of training samples ``start .. start+count-1`` of the data stream.
+
+    The stream visits the pool in a new random order every epoch; the order of epoch
+    ``e`` depends only on ``(seed, e)``, so any block can be regenerated on resume.
+    """
+    out = np.empty(count, dtype=np.int64)
+    for k in range(count):
+        s = start + k
+        epoch, pos = divmod(s, pool)
+        if k == 0 or pos == 0:
+            order = np.random.default_rng([seed, epoch]).permutation(pool)
+        out[k] = order[pos]
+    return out
+
+
+def _block_rng(seed, block_index):
+    return np.random.default_rng([seed, 7919, block_index])
+
+
+def _brian_seed(seed, block_index):
+    return int((seed * 1_000_003 + block_index * 7_919 + 12_345) % (2**31 - 1))
+
+
+def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, resume=False,
+                     data_dir=None, progress=True, max_blocks=None, standalone_dir=None):
+    """Train a layer pair with one backend and return plain results.
+
+    Parameters
+    ----------
+    cfg : LayerPairConfig
+    backend : {'spiking', 'rate', 'backprop'}
+    samples : int, optional
+        Training samples (default ``cfg.samples``), rounded up to whole blocks.
+    out : str or Path, optional
+        Folder for checkpoints (none written when None).
+    seed : int
+    target : {'numpy', 'cython', 'cpp_standalone'}, optional
+        Brian2 target of the spiking backend (default ``cfg.target``).
+    resume : bool
+        Continue from ``OUT/checkpoint_<backend>.npz``. Without it an existing checkpoint
+        is an error (it is never overwritten by a fresh run).
+    data_dir : str or Path, optional
+    progress : bool
+        Show a progress bar (samples/s and the current loss) on stderr.
+    max_blocks : int, optional
+        Stop after this many blocks in this call (to test interruption and resume).
+    standalone_dir : str or Path, optional
+        Where the ``cpp_standalone`` project is built (default ``OUT/standalone``).
+
+    Returns
+    -------
+    dict
+        ``backend, samples, test_mse, curve, samples_per_s, wall_s, ...``; ``W`` and ``V``
+        as arrays under ``'weights'``; ``complete`` is False after ``max_blocks``.
+    """
+    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..codegen import check_target
+    from ..progress import Progress
+    from ..rate.lif_layer_pair import RateTrainer, corrupt, forward, init_weights, load_images
+
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    target = check_target(target or cfg.target)
+    samples = int(samples or cfg.samples)
+    if samples <= 0:
+        raise ConfigError(f"samples must be positive, got {samples}")
+    n_blocks = -(-samples // cfg.block)
+    samples = n_blocks * cfg.block
+    x_train = load_images(cfg, "train", cfg.train_pool, data_dir)
+    x_test = load_images(cfg, "test", cfg.test_samples, data_dir)
+    pool = x_train.shape[0]
+    meta_key = {"config": cfg.to_dict(), "backend": backend, "seed": int(seed)}
+
+    ckpt = checkpoint_path(out, backend) if out is not None else None
+    if ckpt is not None and ckpt.exists() and not resume:
+        raise CheckpointError(f"{ckpt} exists; pass --resume to continue it, or choose another --out")
+    if resume and (ckpt is None or not ckpt.exists()):
+        raise CheckpointError(f"nothing to resume: {ckpt} does not exist")
+    if resume:
+        arrays, meta = load_checkpoint(ckpt, expect_meta=meta_key)
+        W, V = arrays["W"], arrays["V"]
+        curve = [dict(samples=int(s), test_mse=float(m)) for s, m in zip(arrays["curve_samples"], arrays["curve_mse"])]
+        done = int(meta["samples_done"])
+        prior_wall, prior_train = float(meta["wall_s"]), float(meta["train_s"])
+        events = int(meta.get("synaptic_events", 0))
+        last_loss = meta.get("loss")
+    else:
+        W, V = init_weights(cfg, np.random.default_rng([seed, 1]))
+        curve = [dict(samples=0, test_mse=float(np.mean((forward(x_test, W, V, cfg) - x_test) ** 2)))]
+        done, prior_wall, prior_train, events, last_loss = 0, 0.0, 0.0, 0, None
+
+    t_start = time.perf_counter()
+    train_s = 0.0
+    bar = Progress(samples, desc=f"train {backend}", enabled=progress)
+    bar.done = done
+    result = {}
+
+    def run_blocks(run_block):
+        nonlocal W, V, done, train_s, events, last_loss
+        blocks_this_call = 0
+        while done < samples:
+            if max_blocks is not None and blocks_this_call >= max_blocks:
+                break
+            k = done // cfg.block
+            idx = stream_indices(seed, done, cfg.block, pool)
+            x_clean = x_train[idx]
+            x_in = corrupt(x_clean, cfg, _block_rng(seed, k))
+            t0 = time.perf_counter()
+            W, V, loss, ev = run_block(x_in, x_clean, W, V, k)
+            train_s += time.perf_counter() - t0
+            events += ev
+            done += cfg.block
+            last_loss = float(loss)
+            if done % cfg.eval_every < cfg.block or done >= samples:
+                curve.append(dict(samples=done, test_mse=float(np.mean((forward(x_test, W, V, cfg) - x_test) ** 2))))
+            if ckpt is not None:
+                save_checkpoint(ckpt, {
+                    "W": W, "V": V,
+                    "curve_samples": np.array([c["samples"] for c in curve]),
+                    "curve_mse": np.array([c["test_mse"] for c in curve]),
+                }, dict(meta_key, samples_done=done, wall_s=prior_wall + time.perf_counter() - t_start,
+                        train_s=prior_train + train_s, synaptic_events=events, loss=last_loss))
+            bar.update(cfg.block, loss=last_loss, test_mse=curve[-1]["test_mse"])
+            blocks_this_call += 1
+
+    if backend == "spiking":
+        from ..codegen import use_target
+        from .layer_pair import SpikingLayerPair
+
+        sa_dir = standalone_dir or (Path(out) / "standalone" if out is not None else None)
+        with use_target(target, directory=sa_dir if target == "cpp_standalone" else None) as directory:
+            sim = SpikingLayerPair(cfg, cfg.block, target, directory)
+            window = cfg.free_phase - cfg.plasticity_onset
+
+            def spiking_block(x_in, x_clean, W, V, k):
+                res = sim.run_block(x_in, x_clean, W, V, learn=True, seed=_brian_seed(seed, k))
+                x_hat = res.recon_free / (window * cfg.max_rate)
+                return res.W, res.V, float(np.mean((x_hat - x_clean) ** 2)), res.synaptic_events
+
+            run_blocks(spiking_block)
+            if done >= samples:
+                # the spiking network's own reconstruction of test digits (no target, no plasticity)
+                n_read = -(-min(cfg.readout_samples, x_test.shape[0]) // cfg.block) * cfg.block
+                xr = np.resize(x_test, (n_read, cfg.n_in)) if n_read > x_test.shape[0] else x_test[:n_read]
+                errs = []
+                for b in range(0, n_read, cfg.block):
+                    xb = xr[b:b + cfg.block]
+                    res = sim.run_block(xb, xb, W, V, learn=False, seed=_brian_seed(seed, 10**6 + b))
+                    x_hat = res.recon_all / ((cfg.presentation - cfg.plasticity_onset) * cfg.max_rate)
+                    errs.append(np.mean((x_hat - xb) ** 2, axis=1))
+                    if b == 0:
+                        result["readout_example"] = x_hat[:8]
+                result["test_mse_spiking_readout"] = float(np.mean(np.concatenate(errs)))
+                result["readout_samples"] = n_read
+    else:
+        trainer = RateTrainer(cfg, backend)
+
+        def rate_block(x_in, x_clean, W, V, k):
+            W, V, loss = trainer.train_block(x_in, x_clean, W, V)
+            return W, V, loss, 0
+
+        run_blocks(rate_block)
+    bar.close()
+    wall = prior_wall + time.perf_counter() - t_start
+    total_train = prior_train + train_s
+    result.update(
+        backend=backend,
+        network=cfg.name,
+        target=target if backend == "spiking" else None,
+        seed=int(seed),
+        samples=done,
+        complete=done >= samples,
+        test_mse=curve[-1]["test_mse"],
+        baseline_mean_image_mse=float(np.mean((x_test - x_train.mean(axis=0)) ** 2)),
+        curve=curve,
+        samples_per_s=done / total_train if total_train > 0 else None,
+        wall_s=wall,
+        last_block_loss=last_loss,
+        weights={"W": W, "V": V},
+    )
+    if backend == "spiking":
+        result["synaptic_events_per_s"] = events / total_train if total_train > 0 else None
+    return result

@@ -1,0 +1,255 @@
+"""Brian2 build of the LIF layer pair with feedback, trained by all-to-all pair STDP.
+
+Populations (see :mod:`spiking_bpdl.rate.lif_layer_pair` for the rate twin, which
+uses the same definition and the same symbols)::
+
+    input   Poisson (or regular) encoder, rate r_max * x~(sample)         n_in
+    hidden  LIF, drive b_h + (1-gamma) W . input + gamma W . recon        n_hidden
+    recon   LIF, drive b_r + V . hidden [+ beta (x - rtrace/r_max) in the target phase]
+
+Synapses are current jumps: a spike through weight ``w`` adds ``w * v_threshold`` to the
+post-synaptic membrane. ``W`` (input -> hidden) and ``V`` (hidden -> recon) are plastic;
+``Wfb`` (recon -> hidden, weights ``W`` transposed, fixed during a block) is the
+reconstruction fed back through f. The teacher current of the target phase uses
+``rtrace``, the reconstruction neuron's own exponentially filtered rate.
+
+Plasticity: all-to-all pair STDP with a balanced exponential window
+(``A_minus tau_minus = A_plus tau_plus``), implemented with traces kept *per neuron*
+(all-to-all pairing allows it: the trace of a neuron is the same for all its synapses),
+so a spike costs one multiply-add per synapse and no per-synapse trace decays. Weights
+are signed and unbounded (the rate rule they implement is linear).
+
+Updates are gated by ``plastic(t)``, a sign per time window that multiplies a pairing
+when its *later* spike falls in it: ``-1`` in ``[free_phase - L, free_phase)`` and
+``+1`` in ``[free_phase, free_phase + L)``, with ``L = min(free_phase - plasticity_onset,
+target_phase)``, 0 elsewhere. Pairings that straddle the switch to the target phase are
+counted with ``+1`` and carry the rate-of-change term ``eta * rho_pre * d rho_post``; the
+stationary pairings within each window cancel between the two windows, and with them the
+*causal* potentiation that a synapse produces by making its own post-synaptic neuron fire
+(a term proportional to ``w`` that the rate rule does not have and that otherwise makes
+weights grow exponentially). This contrastive sign is our choice, not the paper's.
+
+A *block* of samples is presented in ONE ``run()``: stimuli, clean targets and the phase
+gates are ``TimedArray``s. With ``cpp_standalone`` the project is compiled once and each
+block is a ``device.run(run_args=...)`` with new stimuli and weights.
+"""
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["SpikingLayerPair", "BlockResult"]
+
+
+class BlockResult:
+    """Outcome of one block: new weights and reconstruction spike counts.
+
+    Attributes
+    ----------
+    W, V : ndarray
+        Weights after the block.
+    recon_free : ndarray (block, n_in)
+        Reconstruction spike counts in the free-phase window ``[onset, free_phase)``.
+    recon_all : ndarray (block, n_in)
+        Counts in ``[onset, presentation)`` (the read-out window when no target is shown).
+    hidden_free : ndarray (block, n_hidden)
+        Hidden spike counts in the free-phase window.
+    n_spikes : int
+        Spikes of all populations in the block (for synaptic-event throughput).
+    synaptic_events : int
+        Spike deliveries (pre spikes times fan-out, post spikes times fan-in of plastic synapses).
+    """
+
+    def __init__(self, W, V, recon_free, recon_all, hidden_free, n_spikes, synaptic_events):
+        self.W, self.V = W, V
+        self.recon_free, self.recon_all, self.hidden_free = recon_free, recon_all, hidden_free
+        self.n_spikes, self.synaptic_events = n_spikes, synaptic_events
+
+
+class SpikingLayerPair:
+    """The layer pair as a Brian2 network that runs blocks of ``block`` samples.
+
+    Use inside :func:`spiking_bpdl.codegen.use_target` (the engine does this). On runtime
+    targets each block builds a fresh ``Network`` (compiled code is cached); on
+    ``cpp_standalone`` the first block builds and compiles the project and every block,
+    the first included, is one ``device.run(run_args=...)``.
+
+    Parameters
+    ----------
+    cfg : LayerPairConfig
+    block : int
+        Samples per run.
+    target : {'numpy', 'cython', 'cpp_standalone'}
+    directory : str, optional
+        The standalone project directory (from ``use_target``).
+    """
+
+    def __init__(self, cfg, block, target="cython", directory=None):
+        self.cfg, self.block, self.target, self.directory = cfg, int(block), target, directory
+        self._objects = None
+        self._built = False
+        self._rng = np.random.default_rng(0)
+
+    # ------------------------------------------------------------------ build
+    def _phase_arrays(self, learn):
+        """Per-presentation gates: ``target_on`` (0/1) and ``plastic`` (-1, +1 or 0).
+
+        ``plastic`` is -1 in ``[onset, free_phase)``, +1 in the window of equal length
+        after the switch, and 0 elsewhere (see the module docstring).
+        """
+        cfg = self.cfg
+        marks = [cfg.free_phase, cfg.target_phase, cfg.plasticity_onset or cfg.free_phase]
+        slot = int(np.gcd.reduce([int(round(v / cfg.dt)) for v in marks]))
+        per = int(round(cfg.presentation / cfg.dt)) // slot
+        t_slot = (np.arange(per) * slot) * cfg.dt + 1e-12
+        target_on = (t_slot >= cfg.free_phase).astype(float)
+        window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
+        plastic = np.zeros(per)
+        plastic[(t_slot >= cfg.free_phase - window) & (t_slot < cfg.free_phase)] = -1.0
+        plastic[(t_slot >= cfg.free_phase) & (t_slot < cfg.free_phase + window)] = 1.0
+        if not learn:
+            target_on[:] = 0.0
+            plastic[:] = 0.0
+        return np.tile(target_on, self.block), np.tile(plastic, self.block), slot * cfg.dt
+
+    def _build(self, x_in, x_clean, W, V, learn):
+        import brian2 as b2
+
+        from ..encoding import make_input_group
+        from ..neurons import lif_equations
+
+        cfg = self.cfg
+        B, n_in, n_h = self.block, cfg.n_in, cfg.n_hidden
+        b2.defaultclock.dt = cfg.dt * b2.second
+        P = cfg.presentation * b2.second
+        target_on, plastic, slot = self._phase_arrays(learn)
+        ta_in = b2.TimedArray(cfg.max_rate * x_in * b2.Hz, dt=P, name="lp_rates_in")
+        ta_x = b2.TimedArray(np.asarray(x_clean, dtype=float), dt=P, name="lp_target_x")
+        ta_on = b2.TimedArray(target_on, dt=slot * b2.second, name="lp_target_on")
+        ta_pl = b2.TimedArray(plastic, dt=slot * b2.second, name="lp_plastic")
+        params = cfg.lif_params()
+        rule = cfg.stdp_rule("W")
+        ns = params.namespace()
+        ns.update(
+            tau_plus=cfg.tau_plus * b2.second, tau_minus=cfg.tau_minus * b2.second,
+            bias_h=cfg.bias_hidden, bias_r=cfg.bias_recon, beta=cfg.nudge, gamma=cfg.feedback_gain,
+            r_max=cfg.max_rate * b2.Hz, tau_filter=cfg.tau_filter * b2.second,
+            lp_target_on=ta_on, lp_plastic=ta_pl, lp_target_x=ta_x,
+            A_plus_W=cfg.A_plus_W, A_minus_W=cfg.A_plus_W * rule.tau_plus / rule.tau_minus,
+            A_plus_V=cfg.A_plus_V, A_minus_V=cfg.A_plus_V * rule.tau_plus / rule.tau_minus,
+        )
+        inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", rng=self._rng,
+                               model="dapre/dt = -apre/tau_plus : 1", reset="apre += 1",
+                               namespace={"tau_plus": ns["tau_plus"]})
+        method = "euler" if params.sigma > 0 else "exact"
+        traces = ("dapre/dt = -apre/tau_plus : 1\n"
+                  "dapost/dt = -apost/tau_minus : 1\n")
+        hid_eqs = lif_equations(params, input_current="bias_h*v_threshold/R") + b2.Equations(traces)
+        hidden = b2.NeuronGroup(n_h, hid_eqs, threshold="v > v_threshold",
+                                reset="v = v_reset\napre += 1\napost += 1", refractory="t_ref",
+                                method=method, namespace=ns, name="lp_hidden")
+        rec_eqs = lif_equations(
+            params,
+            input_current="(bias_r + lp_target_on(t)*beta*(lp_target_x(t, i) - rtrace/r_max))*v_threshold/R",
+        ) + b2.Equations("dapost/dt = -apost/tau_minus : 1\ndrtrace/dt = -rtrace/tau_filter : Hz")
+        recon = b2.NeuronGroup(n_in, rec_eqs, threshold="v > v_threshold",
+                               reset="v = v_reset\napost += 1\nrtrace += 1/tau_filter", refractory="t_ref",
+                               method=method, namespace=ns, name="lp_recon")
+        hidden.v = "v_reset + rand()*(v_threshold - v_reset)"
+        recon.v = "v_reset + rand()*(v_threshold - v_reset)"
+        syn_W = b2.Synapses(
+            inp, hidden, "w : 1",
+            on_pre="v_post += (1 - gamma)*w*v_threshold\nw -= lp_plastic(t)*A_minus_W*apost_post",
+            on_post="w += lp_plastic(t)*A_plus_W*apre_pre",
+            namespace=ns, name="lp_W")
+        syn_V = b2.Synapses(
+            hidden, recon, "w : 1",
+            on_pre="v_post += w*v_threshold\nw -= lp_plastic(t)*A_minus_V*apost_post",
+            on_post="w += lp_plastic(t)*A_plus_V*apre_pre",
+            namespace=ns, name="lp_V")
+        syn_fb = b2.Synapses(recon, hidden, "w : 1", on_pre="v_post += gamma*w*v_threshold",
+                             namespace=ns, name="lp_Wfb")
+        for syn in (syn_W, syn_V, syn_fb):
+            syn.connect()
+        syn_W.w = W.ravel()
+        syn_V.w = V.ravel()
+        syn_fb.w = W.ravel()  # recon i -> hidden j carries W[i, j]
+        if self.target == "cpp_standalone":
+            b2.device.apply_run_args()
+        mon_r = b2.SpikeMonitor(recon, name="lp_mon_recon")
+        mon_h = b2.SpikeMonitor(hidden, name="lp_mon_hidden")
+        mon_i = b2.SpikeMonitor(inp, record=False, name="lp_mon_input")
+        net = b2.Network(inp, hidden, recon, syn_W, syn_V, syn_fb, mon_r, mon_h, mon_i)
+        self._objects = dict(net=net, ta_in=ta_in, ta_x=ta_x, ta_on=ta_on, ta_pl=ta_pl, W=syn_W, V=syn_V,
+                             fb=syn_fb, mon_r=mon_r, mon_h=mon_h, mon_i=mon_i)
+        return net
+
+    # ------------------------------------------------------------------ run
+    def run_block(self, x_in, x_clean, W, V, learn=True, seed=None):
+        """Present ``block`` samples in one run.
+
+        Parameters
+        ----------
+        x_in : ndarray (block, n_in)
+            Images shown to the input population (corrupted for training), in [0, 1.x].
+        x_clean : ndarray (block, n_in)
+            Targets of the teacher current (ignored when ``learn`` is False).
+        W, V : ndarray
+            Weights at the start of the block.
+        learn : bool
+            False: no target phase and no plasticity (read-out of the free network).
+        seed : int, optional
+            Brian2 random seed for runtime targets (standalone runs draw a fresh seed).
+
+        Returns
+        -------
+        BlockResult
+        """
+        import brian2 as b2
+
+        cfg = self.cfg
+        x_in = np.asarray(x_in, dtype=float)
+        x_clean = np.asarray(x_clean, dtype=float)
+        if x_in.shape != (self.block, cfg.n_in) or x_clean.shape != x_in.shape:
+            raise ConfigError(f"a block needs ({self.block}, {cfg.n_in}) images, got {x_in.shape}")
+        duration = self.block * cfg.presentation * b2.second
+        if self.target != "cpp_standalone":
+            if seed is not None:
+                b2.seed(int(seed))
+            net = self._build(x_in, x_clean, W, V, learn)
+            net.run(duration)
+        else:
+            target_on, plastic, _ = self._phase_arrays(learn)
+            if not self._built:
+                net = self._build(x_in, x_clean, W, V, learn)
+                net.run(duration)
+                b2.device.build(run=False, directory=self.directory)
+                self._built = True
+            o = self._objects
+            b2.device.run(run_args={
+                o["ta_in"]: cfg.max_rate * x_in * b2.Hz, o["ta_x"]: x_clean, o["ta_on"]: target_on,
+                o["ta_pl"]: plastic, o["W"].w: W.ravel(), o["V"].w: V.ravel(), o["fb"].w: W.ravel(),
+            })
+        return self._collect()
+
+    def _collect(self):
+        import brian2 as b2
+
+        from ..encoding import spike_counts
+
+        cfg, o = self.cfg, self._objects
+        W_new = np.asarray(o["W"].w[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
+        V_new = np.asarray(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
+        starts = np.arange(self.block) * cfg.presentation
+        on = starts + cfg.plasticity_onset
+        free_end = starts + cfg.free_phase
+        end = starts + cfg.presentation
+        ri, rt = np.asarray(o["mon_r"].i[:]), np.asarray(o["mon_r"].t[:] / b2.second)
+        hi, ht = np.asarray(o["mon_h"].i[:]), np.asarray(o["mon_h"].t[:] / b2.second)
+        recon_free = spike_counts(ri, rt, cfg.n_in, on, free_end)
+        recon_all = spike_counts(ri, rt, cfg.n_in, on, end)
+        hidden_free = spike_counts(hi, ht, cfg.n_hidden, on, free_end)
+        n_in_spikes = int(o["mon_i"].num_spikes)
+        n_h, n_r = int(hi.size), int(ri.size)
+        events = n_in_spikes * cfg.n_hidden + n_h * (cfg.n_in + cfg.n_in) + n_r * (cfg.n_hidden + cfg.n_hidden)
+        return BlockResult(W_new, V_new, recon_free, recon_all, hidden_free, n_in_spikes + n_h + n_r, events)

@@ -1,0 +1,112 @@
+"""Training engine: blocks, atomic checkpoints, resume equals an uninterrupted run, spiking learning."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spiking_bpdl.codegen import compiler_available
+from spiking_bpdl.errors import CheckpointError
+from spiking_bpdl.rate.lif_layer_pair import load_layer_pair, rate_rule_updates
+from spiking_bpdl.spiking.engine import checkpoint_path, stream_indices, train_layer_pair
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = REPO / "networks" / "layer_pair_small.toml"
+
+
+def _small(**kw):
+    cfg = load_layer_pair(SMALL)
+    return dataclasses.replace(cfg, source="embedded", **kw)
+
+
+def _tiny_spiking(**kw):
+    """7x7 digits (downsample 4) -> 12 hidden: small enough for the numpy target."""
+    cfg = _small()
+    base = dict(n_in=49, n_hidden=12, downsample=4, block=5, eval_every=5, test_samples=50, readout_samples=5,
+                w_init_std=0.1, dt=1e-3, free_phase=30e-3, target_phase=30e-3, plasticity_onset=10e-3)
+    base.update(kw)
+    return dataclasses.replace(cfg, **base)
+
+
+def test_stream_is_a_permutation_per_epoch_and_reproducible():
+    a = stream_indices(3, 0, 25, 10)
+    assert sorted(a[:10]) == list(range(10)) and sorted(a[10:20]) == list(range(10))
+    np.testing.assert_array_equal(stream_indices(3, 7, 10, 10), a[7:17])
+
+
+def test_resume_equals_uninterrupted_rate(tmp_path):
+    cfg = _small(block=100, eval_every=200, test_samples=100)
+    full = train_layer_pair(cfg, "rate", samples=600, out=tmp_path / "a", seed=4, progress=False)
+    part = train_layer_pair(cfg, "rate", samples=600, out=tmp_path / "b", seed=4, progress=False, max_blocks=2)
+    assert not part["complete"] and part["samples"] == 200
+    with pytest.raises(CheckpointError, match="--resume"):
+        train_layer_pair(cfg, "rate", samples=600, out=tmp_path / "b", seed=4, progress=False)
+    rest = train_layer_pair(cfg, "rate", samples=600, out=tmp_path / "b", seed=4, progress=False, resume=True)
+    np.testing.assert_array_equal(rest["weights"]["W"], full["weights"]["W"])
+    np.testing.assert_array_equal(rest["weights"]["V"], full["weights"]["V"])
+    assert rest["curve"] == full["curve"]
+
+
+def test_corrupt_checkpoint_is_detected_and_kept(tmp_path):
+    cfg = _small(block=100, eval_every=100, test_samples=100)
+    train_layer_pair(cfg, "rate", samples=200, out=tmp_path, seed=0, progress=False, max_blocks=1)
+    ckpt = checkpoint_path(tmp_path, "rate")
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    ckpt.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        train_layer_pair(cfg, "rate", samples=200, out=tmp_path, seed=0, progress=False, resume=True)
+    assert ckpt.read_bytes() == bytes(data)  # never overwritten
+    with pytest.raises(CheckpointError, match="seed"):
+        other = tmp_path / "other"
+        train_layer_pair(cfg, "rate", samples=200, out=other, seed=0, progress=False, max_blocks=1)
+        train_layer_pair(cfg, "rate", samples=200, out=other, seed=1, progress=False, resume=True)
+
+
+def test_spiking_resume_equals_uninterrupted_numpy(tmp_path):
+    cfg = _tiny_spiking()
+    full = train_layer_pair(cfg, "spiking", samples=10, out=tmp_path / "a", seed=2, target="numpy", progress=False)
+    train_layer_pair(cfg, "spiking", samples=10, out=tmp_path / "b", seed=2, target="numpy", progress=False,
+                     max_blocks=1)
+    rest = train_layer_pair(cfg, "spiking", samples=10, out=tmp_path / "b", seed=2, target="numpy",
+                            progress=False, resume=True)
+    np.testing.assert_array_equal(rest["weights"]["W"], full["weights"]["W"])
+    np.testing.assert_array_equal(rest["weights"]["V"], full["weights"]["V"])
+    assert rest["test_mse_spiking_readout"] == full["test_mse_spiking_readout"]
+    assert not np.array_equal(full["weights"]["V"], 0 * full["weights"]["V"])  # it did learn something
+
+
+def _block_stats(cfg, target, W, V, x, seed):
+    from spiking_bpdl.codegen import use_target
+    from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
+
+    with use_target(target) as directory:
+        sim = SpikingLayerPair(cfg, cfg.block, target, directory)
+        res = sim.run_block(x, x, W, V, learn=True, seed=seed)
+    return res
+
+
+@pytest.mark.slow
+@pytest.mark.standalone
+@pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
+def test_standalone_and_runtime_learn_alike():
+    """Same weights and digits: spike counts agree within 5 s.e., and both move V along the rate rule."""
+    cfg = _tiny_spiking(block=40, n_hidden=16, A_plus_V=4e-3)
+    from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images
+
+    x = load_images(cfg, "train", 40)
+    rng = np.random.default_rng(0)
+    W, V = init_weights(cfg, rng)
+    V = rng.normal(0, 0.05, V.shape)
+    out = {t: _block_stats(cfg, t, W, V, x, seed=5) for t in ("cython", "cpp_standalone")}
+    _, dV_rate, _ = rate_rule_updates(x, x, W, V, cfg)
+    for name in ("recon_free", "hidden_free"):
+        a = getattr(out["cython"], name).sum(axis=1).astype(float)
+        b = getattr(out["cpp_standalone"], name).sum(axis=1).astype(float)
+        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        assert abs(a.mean() - b.mean()) < 5 * se + 1e-9, name
+    for t, res in out.items():
+        dV = res.V - V
+        corr = np.sum(dV * dV_rate) / np.sqrt(np.sum(dV**2) * np.sum(dV_rate**2))
+        assert corr > 0.1, (t, corr)

@@ -1,0 +1,155 @@
+"""Layer pair: definition validation, rate rule = gradient, backprop exactness, learning."""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spiking_bpdl.errors import ConfigError
+from spiking_bpdl.rate.lif_layer_pair import (
+    LayerPairConfig,
+    backprop_gradients,
+    forward,
+    free_phase,
+    load_layer_pair,
+    rate_rule_updates,
+    target_phase,
+    transfer,
+    transfer_derivative,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = REPO / "networks" / "layer_pair_small.toml"
+
+
+def _tiny(**kw):
+    base = dict(name="tiny", n_in=12, n_hidden=5, nudge=1e-4, feedback_gain=0.0, A_plus_W=1e-3, A_plus_V=1e-3)
+    base.update(kw)
+    return LayerPairConfig(**base)
+
+
+def _problem(cfg, seed=0, batch=3):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, (batch, cfg.n_in))
+    W = rng.normal(0, 0.08, (cfg.n_in, cfg.n_hidden))
+    V = rng.normal(0, 0.08, (cfg.n_hidden, cfg.n_in))
+    return x, W, V
+
+
+def _J(x_in, x, W, V, cfg):
+    return 0.5 * np.sum((forward(x_in, W, V, cfg) - x) ** 2)
+
+
+def _fd(fun, M, eps=1e-6):
+    g = np.zeros_like(M)
+    for idx in np.ndindex(M.shape):
+        old = M[idx]
+        M[idx] = old + eps
+        up = fun()
+        M[idx] = old - eps
+        down = fun()
+        M[idx] = old
+        g[idx] = (up - down) / (2 * eps)
+    return g
+
+
+def test_small_definition_loads():
+    cfg = load_layer_pair(SMALL)
+    assert (cfg.n_in, cfg.n_hidden) == (196, 64)
+    assert cfg.eta_V == pytest.approx(cfg.A_plus_V * cfg.tau_plus * (cfg.tau_plus + cfg.tau_minus))
+    rule = cfg.stdp_rule("V")
+    assert rule.is_balanced and rule.integral_sK() == pytest.approx(cfg.eta_V)
+
+
+def test_transfer_is_the_lif_rate_and_its_slope():
+    cfg = _tiny()
+    u = np.linspace(0.3, 4.0, 50) + 0.0037  # off the table knots
+    r = transfer(u, cfg)
+    assert np.all(np.diff(r) > 0) and r[0] < 5 and 100 < r[-1] < 200
+    h = 1e-7
+    np.testing.assert_allclose(transfer_derivative(u, cfg), (transfer(u + h, cfg) - transfer(u - h, cfg)) / (2 * h),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_rate_rule_on_V_equals_the_gradient():
+    """For a small nudge, dV / (eta_V beta r_max / tau_m) = -dJ/dV (finite differences)."""
+    cfg = _tiny()
+    x, W, V = _problem(cfg)
+    dW, dV, _ = rate_rule_updates(x, x, W, V, cfg)
+    grad = _fd(lambda: _J(x, x, W, V, cfg), V)
+    scaled = -dV / (cfg.eta_V * cfg.nudge * cfg.max_rate / cfg.tau_m)
+    # the nudge is finite: relative error O(beta * phi'/r_max) ~ 1e-4
+    np.testing.assert_allclose(scaled, grad, rtol=0, atol=2e-3 * np.abs(grad).max())
+    assert np.abs(dW).max() == 0.0  # gamma = 0: no hidden target, no encoder change
+
+
+def test_rate_rule_on_W_is_target_propagation_through_f():
+    """With feedback gain gamma, dW = eta_W rho_in (x) phi'(u_h) gamma tau_m (W . d rho_r) to first order."""
+    cfg = _tiny(feedback_gain=0.1, nudge=1e-3)
+    x, W, V = _problem(cfg, seed=1)
+    dW, dV, info = rate_rule_updates(x, x, W, V, cfg)
+    rho_in = cfg.max_rate * x
+    u_h = cfg.bias_hidden + cfg.tau_m * (((1 - cfg.feedback_gain) * rho_in + cfg.feedback_gain * info["rho_r"]) @ W)
+    d_r = info["rho_r_t"] - info["rho_r"]
+    d_h = transfer_derivative(u_h, cfg) * cfg.feedback_gain * cfg.tau_m * (d_r @ W)
+    expected = cfg.eta_W * rho_in.T @ d_h
+    np.testing.assert_allclose(dW, expected, rtol=0, atol=0.02 * np.abs(expected).max())
+    # and the hidden change agrees with the fixed-point solution
+    np.testing.assert_allclose(info["rho_h_t"] - info["rho_h"], d_h, atol=0.02 * np.abs(d_h).max())
+
+
+def test_backprop_is_the_exact_gradient():
+    cfg = _tiny()
+    x, W, V = _problem(cfg, seed=2)
+    x_in = np.clip(x + 0.1, 0, 1)
+    gW, gV, loss = backprop_gradients(x_in, x, W, V, cfg)
+    assert loss == pytest.approx(_J(x_in, x, W, V, cfg))
+    np.testing.assert_allclose(gV, _fd(lambda: _J(x_in, x, W, V, cfg), V), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(gW, _fd(lambda: _J(x_in, x, W, V, cfg), W), rtol=1e-4, atol=1e-9)
+
+
+def test_nudge_moves_reconstruction_toward_the_target():
+    cfg = _tiny(nudge=2.0, feedback_gain=0.2)
+    x, W, V = _problem(cfg, seed=3)
+    rho_h, rho_r = free_phase(x, W, V, cfg)
+    _, rho_r_t = target_phase(x, x, rho_h, W, V, cfg)
+    before = np.abs(rho_r / cfg.max_rate - x)
+    after = np.abs(rho_r_t / cfg.max_rate - x)
+    assert np.all(after <= before + 1e-9) and after.mean() < 0.9 * before.mean()
+
+
+@pytest.mark.parametrize("backend", ["rate", "backprop"])
+def test_loss_decreases_rate_backends(backend):
+    from spiking_bpdl.spiking.engine import train_layer_pair
+
+    cfg = dataclasses.replace(load_layer_pair(SMALL), source="embedded", test_samples=200)
+    res = train_layer_pair(cfg, backend, samples=1000, progress=False)
+    first, last = res["curve"][0]["test_mse"], res["curve"][-1]["test_mse"]
+    assert last < 0.6 * first
+    assert last < 0.8 * res["baseline_mean_image_mse"]
+
+
+def _write(tmp_path, text_changes):
+    text = SMALL.read_text()
+    for old, new in text_changes:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "net.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("changes, message", [
+    ([("size = 64", "size = 64"), ("[populations.recon]\nkind = \"lif\"\nsize = 196",
+                                   "[populations.recon]\nkind = \"lif\"\nsize = 100")], "sizes must match"),
+    ([("rule = \"pair\"                # all", "rule = \"hebbian\"             # all")], "unknown rule"),
+    ([("tau_plus = \"10 ms\"\ntau_minus = \"10 ms\"\n\n[plasticity.stdp_V]",
+       "tau_plus = \"-10 ms\"\ntau_minus = \"10 ms\"\n\n[plasticity.stdp_V]")], "positive"),
+    ([("downsample = 2 ", "downsample = 4 ")], "does not match"),
+    ([("rule = \"pair\"\nA_plus = 4e-3", "rule = \"pair_nearest\"\nA_plus = 4e-3")], "must be 'pair'"),
+])
+def test_bad_definitions_raise_one_line_config_errors(tmp_path, changes, message):
+    with pytest.raises(ConfigError, match=message) as exc:
+        load_layer_pair(_write(tmp_path, changes))
+    assert "\n" not in str(exc.value)
