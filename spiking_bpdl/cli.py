@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "stdp_window",
     "generative",
     "vpf",
+    "train",
 ]
 
 
