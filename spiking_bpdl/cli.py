@@ -20,6 +20,8 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
     "stdp_window",
+    "stdp_match",
+    "song_abbott",
     "generative",
     "vpf",
     "train",

@@ -137,7 +137,7 @@ def run_song_abbott(cfg=None, duration=None, target="cython", seed=None, snapsho
         syn = b2.Synapses(inputs, neuron, model=code.model, on_pre=code.on_pre, on_post=code.on_post, namespace=ns)
         syn.connect()
         syn.w = w0
-        wmon = b2.StateMonitor(syn, "w", record=True, dt=snap_dt * b2.second)
+        wmon = b2.StateMonitor(syn, "w", record=np.arange(n), dt=snap_dt * b2.second)
         smon = b2.SpikeMonitor(neuron)
         objs = [neuron, inputs, syn, wmon, smon]
         if cfg.get("n_inh", 0) > 0 and cfg["g_inh"] > 0:

@@ -486,7 +486,7 @@ def match_experiment(trials=400, rule="pair", setup=None, pair_rule=None, vd_rul
     return {"summary": summary, "arrays": arrays}
 
 
-def gradient_experiment(trials=200, n_in=20, n_out=10, beta=0.5, T=0.25, margin=0.1, seed=0, target="cython",
+def gradient_experiment(trials=1000, n_in=20, n_out=10, beta=2.0, T=0.15, margin=0.1, seed=0, target="cython",
                         rule="pair", params=None):
     """Part C: a layer whose rates are nudged toward targets; STDP update vs ``-dJ/dW``.
 
@@ -507,8 +507,9 @@ def gradient_experiment(trials=200, n_in=20, n_out=10, beta=0.5, T=0.25, margin=
     p = params or LIFParams(sigma=5e-3)
     rng = np.random.default_rng(seed + 1000)
     x = rng.uniform(10, 80, n_in)
-    W = rng.normal(0, 1, (n_out, n_in)) * 0.3e-3
-    a_free = W @ x + (p.v_threshold - 0.5e-3) - (W @ x).mean()
+    # weights (V per Hz of input) scaled so that the drives spread by ~3 mV around threshold
+    W = rng.normal(0, 1, (n_out, n_in)) * 3e-3 / (np.sqrt(n_in) * x.mean())
+    a_free = W @ x + (p.v_threshold + 1e-3) - (W @ x).mean()
     rho = siegert_rate(a_free / p.R, p)
     y = np.clip(rho + rng.normal(0, 15, n_out), 2, 80)
     # the nudge: beta * (y - rho) volts per Hz of error, capped to keep the ramp moderate
