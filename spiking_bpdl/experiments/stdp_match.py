@@ -52,6 +52,8 @@ __all__ = [
     "analytic_prediction",
     "edge_terms",
     "regression",
+    "regression_bootstrap",
+    "per_trial_kernel_rate",
     "convergence",
     "match_experiment",
     "gradient_experiment",
@@ -334,6 +336,44 @@ def regression(measured, predicted):
             "intercept": float(res.intercept), "n": int(len(x))}
 
 
+def regression_bootstrap(measured_trials, predicted_trials, n_boot=1000, seed=0):
+    """:func:`regression` of the trial means, with the slope's 95% CI from a bootstrap over
+    trials (replicas are independent; synapses sharing a post neuron are not, so the
+    ordinary least-squares CI is too narrow and is kept as ``slope_ci95_ols``).
+
+    ``predicted_trials`` is (trials, ...) when the prediction is itself estimated from the
+    trials (kernel-rate: it is resampled together with the measurement), or a fixed array.
+    """
+    meas = np.asarray(measured_trials, float)
+    pred = np.asarray(predicted_trials, float)
+    per_trial_pred = pred.ndim == meas.ndim
+    out = regression(meas.mean(0), pred.mean(0) if per_trial_pred else pred)
+    rng = np.random.default_rng(seed)
+    R = meas.shape[0]
+    slopes = np.empty(n_boot)
+    for k in range(n_boot):
+        idx = rng.integers(0, R, R)
+        y = meas[idx].mean(0).ravel()
+        x = (pred[idx].mean(0) if per_trial_pred else pred).ravel()
+        xc = x - x.mean()
+        slopes[k] = np.dot(xc, y - y.mean()) / np.dot(xc, xc)
+    out["slope_ci95_ols"] = out["slope_ci95"]
+    out["slope_ci95"] = [float(np.percentile(slopes, 2.5)), float(np.percentile(slopes, 97.5))]
+    out["slope_se_bootstrap"] = float(slopes.std(ddof=1))
+    return out
+
+
+def per_trial_kernel_rate(post_spikes, trials, pre_rates, M, window, rule_like, box=False, dt=0.0):
+    """Prediction (1) from each trial's own post spikes: (trials, N, M); its mean over trials
+    is :func:`kernel_rate_prediction`."""
+    j, t, r = post_spikes[0], post_spikes[1], post_spikes[2]
+    g = window_kernel_integral(t, window[0], window[1], rule_like.A_plus, rule_like.A_minus,
+                               rule_like.tau_plus, rule_like.tau_minus, box=box, dt=dt)
+    per = np.zeros((trials, M))
+    np.add.at(per, (r, j), g)
+    return np.asarray(pre_rates, float)[None, :, None] * per[:, None, :]
+
+
 def convergence(per_trial, predict_fn, counts=None):
     """Pearson r of the mean over the first ``k`` trials against ``predict_fn(k)`` for several ``k``."""
     R = per_trial.shape[0]
@@ -381,8 +421,9 @@ def match_experiment(trials=400, rule="pair", setup=None, pair_rule=None, vd_rul
         pred1 = pred_k(trials)
         pred2, rho_traj = analytic_prediction(pre_rates, setup["mu_a"], setup["mu_b"], setup["T"], p, pair_rule,
                                               dt=setup["dt"])
-        kr = regression(mean, pred1)
-        an = regression(mean, pred2)
+        pt1 = per_trial_kernel_rate(post0, trials, pre_rates, M, (a, b), pair_rule, dt=setup["dt"])
+        kr = regression_bootstrap(dw_trials, pt1, seed=seed)
+        an = regression_bootstrap(dw_trials, pred2, seed=seed)
         # unbalanced window from the same spikes: scale the depression amplitude
         unb = pair_rule.replace(A_minus=pair_rule.A_minus * unbalanced_factor)
         dw_unb = _per_trial_pair(sim, unb).mean(0)
@@ -401,9 +442,11 @@ def match_experiment(trials=400, rule="pair", setup=None, pair_rule=None, vd_rul
         dw_box = _per_trial_pair(sim, pair_rule, box=True).mean(0)
         pred1_box = pred_k(trials, box=True)
         edge = edge_terms(pre_rates, rho_traj[0], rho_traj[-1], pair_rule)
-        edges = {"box_vs_kernel_rate": regression(dw_box, pred1_box),
-                 "box_vs_analytic": regression(dw_box, pred2),
-                 "box_vs_analytic_plus_edges": regression(dw_box, pred2 + edge),
+        box_trials = _per_trial_pair(sim, pair_rule, box=True)
+        pt1_box = per_trial_kernel_rate(post0, trials, pre_rates, M, (a, b), pair_rule, box=True, dt=setup["dt"])
+        edges = {"box_vs_kernel_rate": regression_bootstrap(box_trials, pt1_box, seed=seed),
+                 "box_vs_analytic": regression_bootstrap(box_trials, pred2, seed=seed),
+                 "box_vs_analytic_plus_edges": regression_bootstrap(box_trials, pred2 + edge, seed=seed),
                  "explanation": "box window (both spikes in W) loses the depressing partners of early pre "
                                 "spikes and the potentiating partners of late ones: "
                                 "rho_pre[A- tau-^2 rho(a) - A+ tau+^2 rho(b)]; for a symmetric balanced "
@@ -458,7 +501,9 @@ def match_experiment(trials=400, rule="pair", setup=None, pair_rule=None, vd_rul
         pred1 = pred_k(trials)
         # (2): rho_pre * eta * int_W dU/dt = rho_pre * eta * (mu(b) - mu(a)) for the free membrane
         pred2 = vd_rule.eta * np.outer(pre_rates, np.asarray(setup["mu_b"]) - np.asarray(setup["mu_a"]))
-        kr, an = regression(mean, pred1), regression(mean, pred2)
+        pt1 = vd_rule.eta * pre_rates[None, :, None] * dU[:, None, :]
+        kr = regression_bootstrap(dw_trials, pt1, seed=seed)
+        an = regression_bootstrap(dw_trials, pred2, seed=seed)
         counts, rs = convergence(dw_trials, pred_k)
         _, rs2 = convergence(dw_trials, lambda k: pred2)
         arrays = {"measured": mean, "sem": sem, "kernel_rate": pred1, "analytic": pred2, "pre_rates": pre_rates,

@@ -1,0 +1,12 @@
+import pytest
+
+from notebook_runner import execute_notebook
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_notebook_02_stdp_as_gradient_executes():
+    nb = execute_notebook("02_stdp_as_gradient.ipynb")
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "signs correct at every slope: True" in text
+    assert "cosine(mean STDP update, -dJ/dW)" in text
