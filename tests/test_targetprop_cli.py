@@ -32,6 +32,9 @@ def test_cli_train_sample_inpaint_evaluate(tmp_path):
     # resume to a later epoch continues from the checkpoint
     res = run_cli("train", "--config", SMALL, "--epochs", 3, "--resume", "--no-progress", *common)
     assert res["history"]["epoch"] == [1, 2, 3]
+    # finalising a checkpoint with the last epoch (no further training)
+    res = run_cli("train", "--config", SMALL, "--epochs", 3, "--resume", "--select", "last", "--no-progress", *common)
+    assert res["history"]["selected_epoch"] == 3
 
     run_cli("sample", "--n", 30, "--out", out)
     with np.load(out / "samples.npz") as z:

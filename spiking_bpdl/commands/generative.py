@@ -55,6 +55,8 @@ def add_arguments(parser):
     _model_options(p)
     p.add_argument("--epochs", type=_common.positive_int, default=None, help="epochs (default: from config, 20)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/generative_checkpoint.npz")
+    p.add_argument("--select", choices=("validation", "last"), default="validation",
+                   help="keep the epoch with the best cheap validation Parzen score (default) or the last one")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common.add_common(p, target=False, data=True, default_out="results/generative")
 
@@ -127,7 +129,8 @@ def run(args):
             raise CheckpointError(f"--resume: no checkpoint {args.out / exp.CHECKPOINT_NAME}")
         splits = exp.load_splits(cfg, args.data_dir, args.data_source)
         out = _common.out_dir(args)
-        model, history = exp.train(cfg, splits, out, resume=args.resume, progress=not args.no_progress)
+        model, history = exp.train(cfg, splits, out, resume=args.resume, progress=not args.no_progress,
+                                   select=args.select)
         result = {"config": cfg.to_dict(), "data_source": splits.source, "n_train": len(splits.train),
                   "n_validation": len(splits.validation), "history": history,
                   "train_seconds": float(sum(history["seconds"])), "model": str(out / exp.MODEL_NAME)}

@@ -115,7 +115,7 @@ def validation_score(model, splits, n, sigma, seed=0):
     return float(parzen_log_likelihood(samples, splits.validation[:n], sigma).mean())
 
 
-def train(config, splits, out_dir, resume=False, progress=True, log=print):
+def train(config, splits, out_dir, resume=False, progress=True, log=print, select="validation"):
     """TRAIN of Algorithm 2 with a checkpoint after every epoch; fits the prior at the end.
 
     Parameters
@@ -130,6 +130,9 @@ def train(config, splits, out_dir, resume=False, progress=True, log=print):
         Continue from ``generative_checkpoint.npz`` (its configuration must match).
     progress : bool
         Show a progress bar per epoch.
+    select : {'validation', 'last'}
+        Keep the epoch with the best cheap validation Parzen score (GENERATE with the
+        paper's prior), or the last epoch.
 
     Returns
     -------
@@ -138,6 +141,8 @@ def train(config, splits, out_dir, resume=False, progress=True, log=print):
     history : dict
         Per-epoch mean local losses, validation scores, seconds; ``selected_epoch``.
     """
+    if select not in ("validation", "last"):
+        raise ConfigError(f"select must be 'validation' or 'last', got {select!r}")
     out_dir = Path(out_dir)
     ckpt = out_dir / CHECKPOINT_NAME
     model = TargetPropModel(config)
@@ -192,7 +197,10 @@ def train(config, splits, out_dir, resume=False, progress=True, log=print):
         log(f"epoch {epoch}: rec_x={history['rec_x'][-1]:.3f} enc_h2={history['enc_h2'][-1]:.4f} "
             f"h2 spread={history['h2_spread'][-1]:.3f} validation Parzen={score:.1f} "
             f"({history['seconds'][-1]:.0f} s)")
-    if config.select_samples:
+    if select == "last" or not config.select_samples:
+        best = {"epoch": history["epoch"][-1] if history["epoch"] else 0,
+                "score": history["validation_parzen"][-1] if history["epoch"] else float("nan")}
+    else:
         arrays, meta = load_checkpoint(out_dir / BEST_NAME)
         model = TargetPropModel.from_state(arrays, meta)
     t0 = time.perf_counter()
