@@ -163,3 +163,32 @@ def test_pcd_dbm_update_has_the_right_structure():
     for u in upd["laterals"][1:]:
         np.testing.assert_allclose(u, u.T)
         assert np.all(np.diag(u) == 0)
+
+
+
+
+@pytest.mark.parametrize("method,lateral", [("vpf", False), ("pcd", False), ("vpf", True), ("pcd", True)])
+def test_dbm_rules_raise_exact_likelihood_of_a_tiny_dbm(method, lateral):
+    from spiking_bpdl.models.vpf import vpf_gradient
+
+    rng = np.random.default_rng(13)
+    protos = np.array([[1, 1, 1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 0, 1, 0]], float)
+    data = np.abs(protos[rng.integers(0, 3, 300)] - (rng.random((300, 8)) < 0.05))
+    model = init_model((8, 4, 3), lateral=lateral, rng=rng, visible_mean=data.mean(0), scale=0.1, dtype=np.float64)
+    uniq = np.unique(data, axis=0)
+    weights = np.array([np.all(data == u, axis=1).sum() for u in uniq]) / len(data)
+
+    def ll():
+        hidden = all_joint_states(model.sizes[1:])
+        logz = exact_log_partition(model)
+        vals = [np.logaddexp.reduce(-energy(model, [np.tile(u, (len(hidden[0]), 1))] + hidden)) - logz for u in uniq]
+        return float(np.dot(weights, vals))
+
+    before = ll()
+    chains = PCDState(model, 50, rng)
+    for epoch in range(30):
+        for i in range(0, 300, 30):
+            batch = data[i:i + 30]
+            upd = vpf_gradient(model, batch, rng)[0] if method == "vpf" else pcd_update(model, batch, chains, rng)
+            model.apply(upd, 0.1)
+    assert ll() > before + 1.0, (before, ll())
