@@ -132,3 +132,24 @@ def test_gradient_layer_updates_follow_the_gradient():
     assert np.all(np.sign(row_u[strong]) == np.sign(row_g[strong]))
     c = res["cosine_vs_trials"]["cosine"]
     assert c[-1] > c[0]
+
+
+def test_box_window_edge_terms_closed_form():
+    """Box minus pre-centred expectation equals edge_terms exactly for linear rates."""
+    from spiking_bpdl.experiments.stdp_match import edge_terms
+
+    rule = PairSTDP(A_plus=1.0, A_minus=0.5, tau_plus=17e-3, tau_minus=34e-3)
+    a, b = 0.3, 0.8
+    rho0, slope = 20.0, 60.0  # Hz, Hz/s; rho(t) = rho0 + slope * (t - a)
+    t = np.linspace(0.0, 1.1, 440001)  # post spike times (pre-centred: all); fine grid: G_box jumps at a, b
+    dt = t[1] - t[0]
+    rho = rho0 + slope * (t - a)
+    g_pre = window_kernel_integral(t, a, b, rule.A_plus, rule.A_minus, rule.tau_plus, rule.tau_minus)
+    g_box = window_kernel_integral(t, a, b, rule.A_plus, rule.A_minus, rule.tau_plus, rule.tau_minus, box=True)
+    diff = np.trapezoid((g_box - g_pre) * rho, dx=dt)
+    expected = edge_terms(np.array([1.0]), rho0, rho0 + slope * (b - a), rule, slope, slope)[0, 0]
+    assert diff == pytest.approx(expected, rel=2e-3)
+    # and the pre-centred expectation is the Taylor form exactly: (int K) int rho + (int sK) (rho(b) - rho(a))
+    pre = np.trapezoid(g_pre * rho, dx=dt)
+    taylor = rule.integral_K() * (rho0 * (b - a) + slope * (b - a) ** 2 / 2) + rule.integral_sK() * slope * (b - a)
+    assert pre == pytest.approx(taylor, rel=2e-3)

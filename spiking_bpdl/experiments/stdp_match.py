@@ -308,18 +308,22 @@ def analytic_prediction(pre_rates, mu_a, mu_b, T, params, rule, n_grid=201, dt=0
     return np.outer(pre_rates, rule.integral_sK() * drho + int_k * int_rho), rho
 
 
-def edge_terms(pre_rates, rho_a, rho_b, rule):
-    """What the *box* window (both spikes in W) adds to the pre-centred prediction, for
-    slowly varying rates: ``rho_pre [A_minus tau_minus^2 rho(a) - A_plus tau_plus^2 rho(b)]``
-    minus the unbalanced-window part ``(int K) rho_pre ...`` near the edges (small).
+def edge_terms(pre_rates, rho_a, rho_b, rule, drho_a=0.0, drho_b=0.0):
+    """What the *box* window (both spikes in W) adds to the pre-centred expectation.
 
     Pre spikes near ``a`` lose their depressing partners before ``a``; pre spikes near ``b``
-    lose their potentiating partners after ``b``. For a symmetric balanced window
-    (``A_plus tau_plus^2 = A_minus tau_minus^2 = eta_eff/2``) this is
-    ``-rho_pre eta_eff/2 (rho(b) - rho(a))``: the box window sees HALF the derivative term.
+    lose their potentiating partners after ``b``. For rates that are linear over a few
+    ``tau`` around the edges (slopes ``drho_a``, ``drho_b`` in Hz/s) the exact result is::
+
+        rho_pre [ A_minus tau_minus^2 (rho(a) - tau_minus rho'(a))
+                - A_plus  tau_plus^2  (rho(b) + tau_plus  rho'(b)) ]
+
+    For a symmetric balanced window (``A_plus tau_plus^2 = A_minus tau_minus^2 = eta_eff/2``)
+    and constant slopes this is ``-rho_pre eta_eff/2 (rho(b) - rho(a)) (1 + 2 tau rho'/ (drho/T))``:
+    the box window sees about HALF the derivative term (less, by the ``tau rho'`` terms).
     """
-    lost_dep = rule.A_minus * rule.tau_minus**2 * np.asarray(rho_a)
-    lost_pot = rule.A_plus * rule.tau_plus**2 * np.asarray(rho_b)
+    lost_dep = rule.A_minus * rule.tau_minus**2 * (np.asarray(rho_a) - rule.tau_minus * np.asarray(drho_a))
+    lost_pot = rule.A_plus * rule.tau_plus**2 * (np.asarray(rho_b) + rule.tau_plus * np.asarray(drho_b))
     return np.outer(pre_rates, lost_dep - lost_pot)
 
 
@@ -441,16 +445,18 @@ def match_experiment(trials=400, rule="pair", setup=None, pair_rule=None, vd_rul
         # box window: edges
         dw_box = _per_trial_pair(sim, pair_rule, box=True).mean(0)
         pred1_box = pred_k(trials, box=True)
-        edge = edge_terms(pre_rates, rho_traj[0], rho_traj[-1], pair_rule)
+        h = setup["T"] / (len(rho_traj) - 1)
+        edge = edge_terms(pre_rates, rho_traj[0], rho_traj[-1], pair_rule,
+                          drho_a=(rho_traj[1] - rho_traj[0]) / h, drho_b=(rho_traj[-1] - rho_traj[-2]) / h)
         box_trials = _per_trial_pair(sim, pair_rule, box=True)
         pt1_box = per_trial_kernel_rate(post0, trials, pre_rates, M, (a, b), pair_rule, box=True, dt=setup["dt"])
         edges = {"box_vs_kernel_rate": regression_bootstrap(box_trials, pt1_box, seed=seed),
                  "box_vs_analytic": regression_bootstrap(box_trials, pred2, seed=seed),
                  "box_vs_analytic_plus_edges": regression_bootstrap(box_trials, pred2 + edge, seed=seed),
-                 "explanation": "box window (both spikes in W) loses the depressing partners of early pre "
-                                "spikes and the potentiating partners of late ones: "
-                                "rho_pre[A- tau-^2 rho(a) - A+ tau+^2 rho(b)]; for a symmetric balanced "
-                                "window the derivative term is halved"}
+                 "explanation": ("box window (both spikes in W) loses the depressing partners of early pre spikes "
+                                 "and the potentiating partners of late ones: rho_pre[A- tau-^2 (rho(a) - tau- rho'(a))"
+                                 " - A+ tau+^2 (rho(b) + tau+ rho'(b))]; for a symmetric balanced window the "
+                                 "derivative term is roughly halved")}
         # correlation term: driven (coupled) post neurons
         corr = None
         if sim["groups"] == 2:
