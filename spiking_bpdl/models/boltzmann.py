@@ -303,9 +303,16 @@ def mean_field(model, v, n_iter=10, damping=0.5, init=None):
     if model.is_rbm:
         states[1] = sigmoid(layer_input(model, states, 1))
         return states
+    visible_input = states[0] @ model.weights[0]  # fixed while v is clamped: computed once
+    last = model.n_layers - 1
     for _ in range(n_iter):
         for l in range(1, model.n_layers):
-            new = sigmoid(layer_input(model, states, l))
+            a = model.biases[l] + (visible_input if l == 1 else states[l - 1] @ model.weights[l - 1])
+            if l < last:
+                a = a + states[l + 1] @ model.weights[l].T
+            if model.laterals[l] is not None:
+                a = a + states[l] @ model.laterals[l]
+            new = sigmoid(a)
             states[l] = (1 - damping) * states[l] + damping * new if model.laterals[l] is not None else new
     return states
 
