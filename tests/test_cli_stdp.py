@@ -55,3 +55,47 @@ def test_stdp_window_bad_input_subprocess(tmp_path):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "--tau-plus" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["stdp-match", "--trials", "0"],
+    ["stdp-match", "--gradient-trials", "1"],
+    ["stdp-match", "--rule", "triplet"],
+    ["stdp-match", "--window", "-250"],
+    ["song-abbott", "--network", "no_such_network"],
+    ["song-abbott", "--duration", "-1"],
+])
+def test_match_and_song_bad_input(tmp_path, capsys, argv):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc_info:
+        raise SystemExit(cli.main(argv + ["--out", str(out)]))
+    assert exc_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "error" in err
+    assert not out.exists()
+
+
+def test_song_abbott_malformed_network(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[network]\nname = "x"\n[populations.inputs]\nkind = "poisson"\nsize = 10\nrate = "10 ms"\n')
+    out = tmp_path / "out"
+    assert cli.main(["song-abbott", "--network", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "rate" in err
+    assert not out.exists()
+
+
+def test_stdp_match_small_run_writes_keys(tmp_path):
+    js = tmp_path / "m.json"
+    rc = cli.main(["stdp-match", "--trials", "6", "--gradient-trials", "4", "--n-pre", "4", "--n-post", "4",
+                   "--window", "150", "--target", "numpy", "--json", str(js), "--out", str(tmp_path)])
+    assert rc == 0
+    data = json.loads(js.read_text())
+    for key in ("kernel_rate", "analytic", "correlation_term", "n_trials", "n_synapses", "cosine_gradient",
+                "wall_s", "target"):
+        assert key in data
+    for key in ("pearson_r", "slope", "slope_ci95"):
+        assert key in data["kernel_rate"] and key in data["analytic"]
+    assert data["n_trials"] == 6 and data["n_synapses"] == 16 and data["target"] == "numpy"
+    assert len(data["kernel_rate"]["slope_ci95"]) == 2
+    assert (tmp_path / "stdp_match.npz").exists() and (tmp_path / "stdp_match_kernel_rate.png").exists()
