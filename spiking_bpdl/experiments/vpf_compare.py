@@ -589,20 +589,26 @@ def plot_samples(samples, title="", ax=None):
     return ax.figure
 
 
-def plot_learning_curves(results, key="val_score", ax=None):
-    """Validation reconstruction MSE of the selected runs against training wall time."""
+def plot_learning_curves(results, key="val_score", axes=None):
+    """Validation reconstruction MSE of the selected runs against training wall time, one panel per dataset."""
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    for r in results:
-        c = r["learning_curve"]
-        ax.plot([p["train_wall_s"] for p in c], [p[key] for p in c], marker="o", ms=3,
-                label=f"{r['dataset']} {r['method']} (lr {r['selected_learning_rate']:g})")
-    ax.set_xlabel("training wall time (s)")
-    ax.set_ylabel({"val_score": "validation MSE (mean of both corruptions)"}.get(key, key))
-    ax.legend(fontsize=7)
-    return ax.figure
+    datasets = list(dict.fromkeys(r["dataset"] for r in results))
+    if axes is None:
+        _, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4), squeeze=False)
+        axes = axes[0]
+    for ax, ds in zip(axes, datasets):
+        for r in results:
+            if r["dataset"] != ds:
+                continue
+            c = r["learning_curve"]
+            ax.plot([p["train_wall_s"] for p in c], [p[key] for p in c], marker="o", ms=3,
+                    label=f"{r['method']} (lr {r['selected_learning_rate']:g})")
+        ax.set_title(ds)
+        ax.set_xlabel("training wall time (s)")
+        ax.set_ylabel({"val_score": "validation MSE, unknown pixels\n(mean of both corruptions)"}.get(key, key))
+        ax.legend(fontsize=8)
+    return axes[0].figure
 
 
 def plot_reconstructions(examples, masks, recons, title=""):
