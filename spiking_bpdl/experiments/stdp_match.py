@@ -499,14 +499,17 @@ def match_experiment(trials=400, rule="pair", setup=None, pair_rule=None, vd_rul
         sem = dw_trials.std(0, ddof=1) / np.sqrt(trials)
         T = setup["T"]
         # (1): rho_pre * eta * trial-averaged (U(b) - U(a))  (the measured membrane trajectory)
-        dU = sim["U_b"] - sim["U_a"]
+        # Time grid: the synapse reads U after the step's update (t + dt) but the drive at the step's
+        # start (t), so each reading is short by (d mu/dt) dt / tau_m: a factor (1 - dt/tau_m) on the ramp.
+        grid = (np.asarray(setup["mu_b"]) - np.asarray(setup["mu_a"])) * setup["dt"] / p.tau_m
+        dU = sim["U_b"] - sim["U_a"] - grid[None, :]
 
         def pred_k(k):
             return vd_rule.eta * np.outer(pre_rates, dU[:k].mean(0))
 
         pred1 = pred_k(trials)
         # (2): rho_pre * eta * int_W dU/dt = rho_pre * eta * (mu(b) - mu(a)) for the free membrane
-        pred2 = vd_rule.eta * np.outer(pre_rates, np.asarray(setup["mu_b"]) - np.asarray(setup["mu_a"]))
+        pred2 = vd_rule.eta * np.outer(pre_rates, (np.asarray(setup["mu_b"]) - np.asarray(setup["mu_a"])) * (1 - setup["dt"] / p.tau_m))
         pt1 = vd_rule.eta * pre_rates[None, :, None] * dU[:, None, :]
         kr = regression_bootstrap(dw_trials, pt1, seed=seed)
         an = regression_bootstrap(dw_trials, pred2, seed=seed)
