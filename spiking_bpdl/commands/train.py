@@ -54,9 +54,10 @@ def run(args):
                           target=args.target, resume=args.resume, data_dir=args.data_dir,
                           progress=not args.no_progress)
     weights = result.pop("weights")
+    result.pop("config")
     example = result.pop("examples")
     out = _common.out_dir(args)
-    save_npz(out / f"weights_{args.backend}.npz", W=weights["W"], V=weights["V"])
+    save_npz(out / f"weights_{args.backend}.npz", W=weights["W"], V=weights["V"], bias_recon=weights["bias_recon"])
     result.pop("readout_example", None)
     json_path = args.json or (out / f"train_{args.backend}.json")
     result["json"] = str(json_path)

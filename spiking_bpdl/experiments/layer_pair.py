@@ -37,7 +37,7 @@ def run_training(cfg, backend, samples=None, out=None, seed=0, target=None, resu
                               data_dir=data_dir, progress=progress, max_blocks=max_blocks)
     x = load_images(cfg, "test", n_examples, data_dir)
     w = result["weights"]
-    result["examples"] = {"x": x, "x_hat": forward(x, w["W"], w["V"], cfg)}
+    result["examples"] = {"x": x, "x_hat": forward(x, w["W"], w["V"], result["config"])}
     if "readout_example" in result:
         result["examples"]["x_spiking"] = result["readout_example"][:n_examples]
     return result

@@ -67,6 +67,7 @@ __all__ = [
     "backprop_gradients",
     "corrupt",
     "load_images",
+    "with_mean_bias",
     "RateTrainer",
 ]
 
@@ -88,7 +89,7 @@ class LayerPairConfig:
     t_ref: float = 2e-3
     sigma: float = 4e-3
     bias_hidden: float = 0.6
-    bias_recon: float = 0.6
+    bias_recon: object = 0.6  # a number, 'mean', or one value per pixel (tuple)
     # input encoding
     max_rate: float = 100.0
     encoder: str = "poisson"
@@ -137,6 +138,11 @@ class LayerPairConfig:
         return self.A_plus_V * self.tau_plus * (self.tau_plus + self.tau_minus)
 
     @property
+    def b_r(self):
+        """Reconstruction bias as an array (scalar or one per pixel)."""
+        return np.asarray(self.bias_recon, dtype=np.float64)
+
+    @property
     def presentation(self):
         """Free plus target phase (s)."""
         return self.free_phase + self.target_phase
@@ -179,6 +185,28 @@ def _get(table, key, default, where, kind=float, positive=False, nonneg=False):
     if nonneg and not value >= 0:
         raise ConfigError(f"{where}.{key} must be >= 0, got {value!r}")
     return value
+
+
+def _bias(table, where):
+    value = table.get("bias", 0.6)
+    if value == "mean":
+        return value
+    return _get(table, "bias", 0.6, where)
+
+
+def with_mean_bias(cfg, x_train):
+    """Resolve ``bias = "mean"`` of the reconstruction: one drive per pixel such that the
+    free reconstruction with ``V = 0`` is the training set's mean image (decoder started at
+    the mean, as in SCIENCE.md section 6). Numbers are returned unchanged."""
+    if not isinstance(cfg.bias_recon, str):
+        return cfg
+    grid, rate, _ = _table(cfg.tau_m, cfg.t_ref, cfg.sigma / cfg.v_threshold, cfg.v_reset / cfg.v_threshold, cfg.dt)
+    target = np.asarray(x_train, dtype=np.float64).mean(axis=0) * cfg.max_rate
+    keep = np.concatenate([[True], np.diff(rate) > 0])
+    u = np.interp(target, rate[keep], grid[keep])
+    from dataclasses import replace
+
+    return replace(cfg, bias_recon=tuple(float(v) for v in np.maximum(u, 0.0)))
 
 
 def config_from_spec(spec):
@@ -247,7 +275,7 @@ def config_from_spec(spec):
         n_hidden=pops["hidden"].size,
         tau_m=hid.tau_m, v_threshold=hid.v_threshold, v_reset=hid.v_reset, t_ref=hid.t_ref, sigma=hid.sigma,
         bias_hidden=_get(pops["hidden"].params, "bias", 0.6, f"{where}populations.hidden"),
-        bias_recon=_get(pops["recon"].params, "bias", 0.6, f"{where}populations.recon"),
+        bias_recon=_bias(pops["recon"].params, f"{where}populations.recon"),
         max_rate=_get(inp, "max_rate", 100.0, f"{where}populations.input", positive=True),
         encoder=_get(inp, "encoder", "poisson", f"{where}populations.input", kind=str),
         w_init_std=_get(spec.projections["W"].weight, "std", 0.05, f"{where}projections.W.weight", nonneg=True),
@@ -372,7 +400,7 @@ def forward(x, W, V, cfg):
     x_hat : ndarray (n, n_in)
     """
     h = transfer(cfg.bias_hidden + cfg.tau_m * cfg.max_rate * (x @ W), cfg)
-    return transfer(cfg.bias_recon + cfg.tau_m * (h @ V), cfg) / cfg.max_rate
+    return transfer(cfg.b_r + cfg.tau_m * (h @ V), cfg) / cfg.max_rate
 
 
 def reconstruction_loss(x, W, V, cfg):
@@ -399,10 +427,10 @@ def free_phase(x_in, W, V, cfg, iterations=4):
     """
     rho_in = cfg.max_rate * x_in
     rho_h = transfer(cfg.bias_hidden + cfg.tau_m * (rho_in @ W), cfg)
-    rho_r = transfer(cfg.bias_recon + cfg.tau_m * (rho_h @ V), cfg)
+    rho_r = transfer(cfg.b_r + cfg.tau_m * (rho_h @ V), cfg)
     for _ in range(iterations if cfg.feedback_gain > 0 else 0):
         rho_h = _hidden(rho_in, rho_r, W, cfg)
-        rho_r = transfer(cfg.bias_recon + cfg.tau_m * (rho_h @ V), cfg)
+        rho_r = transfer(cfg.b_r + cfg.tau_m * (rho_h @ V), cfg)
     return rho_h, rho_r
 
 
@@ -432,7 +460,7 @@ def target_phase(x_in, x_clean, rho_h, W, V, cfg, iterations=4):
     rho_in = cfg.max_rate * x_in
     rho_h_t = rho_h
     for _ in range(iterations if cfg.feedback_gain > 0 else 1):
-        rho_r_t = _nudged(cfg.bias_recon + cfg.tau_m * (rho_h_t @ V), x_clean, cfg)
+        rho_r_t = _nudged(cfg.b_r + cfg.tau_m * (rho_h_t @ V), x_clean, cfg)
         if cfg.feedback_gain > 0:
             rho_h_t = _hidden(rho_in, rho_r_t, W, cfg)
     return rho_h_t, rho_r_t
@@ -469,7 +497,7 @@ def backprop_gradients(x_in, x_clean, W, V, cfg):
     """
     a_h = cfg.bias_hidden + cfg.tau_m * cfg.max_rate * (x_in @ W)
     h = transfer(a_h, cfg)
-    a_r = cfg.bias_recon + cfg.tau_m * (h @ V)
+    a_r = cfg.b_r + cfg.tau_m * (h @ V)
     x_hat = transfer(a_r, cfg) / cfg.max_rate
     err = x_hat - x_clean
     d_ar = err * transfer_derivative(a_r, cfg) / cfg.max_rate

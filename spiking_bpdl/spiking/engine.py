@@ -90,11 +90,18 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..codegen import check_target
     from ..progress import Progress
-    from ..rate.lif_layer_pair import RateTrainer, corrupt, forward, init_weights, load_images
+    from ..rate.lif_layer_pair import RateTrainer, corrupt, forward, init_weights, load_images, with_mean_bias
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     target = check_target(target or cfg.target)
+    fallback = None
+    if backend == "spiking" and target != "numpy":
+        from ..codegen import compiler_available
+
+        if not compiler_available():
+            fallback = f"no C++ compiler found for {target}; ran on numpy"
+            target = "numpy"
     samples = int(samples or cfg.samples)
     if samples <= 0:
         raise ConfigError(f"samples must be positive, got {samples}")
@@ -103,6 +110,7 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     x_train = load_images(cfg, "train", cfg.train_pool, data_dir)
     x_test = load_images(cfg, "test", cfg.test_samples, data_dir)
     pool = x_train.shape[0]
+    cfg = with_mean_bias(cfg, x_train)
     meta_key = {"config": cfg.to_dict(), "backend": backend, "seed": int(seed)}
 
     ckpt = checkpoint_path(out, backend) if out is not None else None
@@ -201,6 +209,7 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         backend=backend,
         network=cfg.name,
         target=target if backend == "spiking" else None,
+        target_fallback=fallback,
         seed=int(seed),
         samples=done,
         complete=done >= samples,
@@ -210,7 +219,8 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         samples_per_s=done / total_train if total_train > 0 else None,
         wall_s=wall,
         last_block_loss=last_loss,
-        weights={"W": W, "V": V},
+        weights={"W": W, "V": V, "bias_recon": cfg.b_r},
+        config=cfg,
     )
     if backend == "spiking":
         result["synaptic_events_per_s"] = events / total_train if total_train > 0 else None

@@ -19,15 +19,19 @@ Plasticity: all-to-all pair STDP with a balanced exponential window
 so a spike costs one multiply-add per synapse and no per-synapse trace decays. Weights
 are signed and unbounded (the rate rule they implement is linear).
 
-Updates are gated by ``plastic(t)``, a sign per time window that multiplies a pairing
-when its *later* spike falls in it: ``-1`` in ``[free_phase - L, free_phase)`` and
-``+1`` in ``[free_phase, free_phase + L)``, with ``L = min(free_phase - plasticity_onset,
-target_phase)``, 0 elsewhere. Pairings that straddle the switch to the target phase are
-counted with ``+1`` and carry the rate-of-change term ``eta * rho_pre * d rho_post``; the
-stationary pairings within each window cancel between the two windows, and with them the
-*causal* potentiation that a synapse produces by making its own post-synaptic neuron fire
-(a term proportional to ``w`` that the rate rule does not have and that otherwise makes
-weights grow exponentially). This contrastive sign is our choice, not the paper's.
+Updates are gated by a sign per time window that multiplies a pairing when its *later*
+spike falls in it. With ``L = min(free_phase - plasticity_onset, target_phase)``:
+
+* ``V`` (``plastic_V``): ``+1`` in ``[free_phase, free_phase + L)``, else 0. Pairings that
+  straddle the switch to the target phase carry the rate-of-change term
+  ``eta * rho_pre * d rho_post``; stationary pairings average to ``rho_pre rho_post int K = 0``.
+* ``W`` (``plastic_W``): additionally ``-1`` in ``[free_phase - L, free_phase)``. The
+  stationary pairings then cancel between the two windows, and with them the *causal*
+  potentiation that an input synapse produces by making its own hidden neuron fire (a
+  term proportional to ``w``, absent from the rate rule, which for the strong, frequent
+  input spikes is as large as the weak target-propagation signal and makes weights grow
+  exponentially). This contrastive sign is our choice, not the paper's; for ``V`` it is
+  not used because it doubles the pairing noise and the causal term is small there.
 
 A *block* of samples is presented in ONE ``run()``: stimuli, clean targets and the phase
 gates are ``TimedArray``s. With ``cpp_standalone`` the project is compiled once and each
@@ -92,11 +96,8 @@ class SpikingLayerPair:
 
     # ------------------------------------------------------------------ build
     def _phase_arrays(self, learn):
-        """Per-presentation gates: ``target_on`` (0/1) and ``plastic`` (-1, +1 or 0).
-
-        ``plastic`` is -1 in ``[onset, free_phase)``, +1 in the window of equal length
-        after the switch, and 0 elsewhere (see the module docstring).
-        """
+        """Per-presentation gates: ``target_on`` (0/1), ``plastic_W`` (-1, +1, 0) and
+        ``plastic_V`` (+1, 0); see the module docstring."""
         cfg = self.cfg
         marks = [cfg.free_phase, cfg.target_phase, cfg.plasticity_onset or cfg.free_phase]
         slot = int(np.gcd.reduce([int(round(v / cfg.dt)) for v in marks]))
@@ -104,13 +105,17 @@ class SpikingLayerPair:
         t_slot = (np.arange(per) * slot) * cfg.dt + 1e-12
         target_on = (t_slot >= cfg.free_phase).astype(float)
         window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
-        plastic = np.zeros(per)
-        plastic[(t_slot >= cfg.free_phase - window) & (t_slot < cfg.free_phase)] = -1.0
-        plastic[(t_slot >= cfg.free_phase) & (t_slot < cfg.free_phase + window)] = 1.0
+        after = (t_slot >= cfg.free_phase) & (t_slot < cfg.free_phase + window)
+        plastic_W = np.zeros(per)
+        plastic_W[(t_slot >= cfg.free_phase - window) & (t_slot < cfg.free_phase)] = -1.0
+        plastic_W[after] = 1.0
+        plastic_V = after.astype(float)
         if not learn:
             target_on[:] = 0.0
-            plastic[:] = 0.0
-        return np.tile(target_on, self.block), np.tile(plastic, self.block), slot * cfg.dt
+            plastic_W[:] = 0.0
+            plastic_V[:] = 0.0
+        tile = lambda a: np.tile(a, self.block)  # noqa: E731
+        return tile(target_on), tile(plastic_W), tile(plastic_V), slot * cfg.dt
 
     def _build(self, x_in, x_clean, W, V, learn):
         import brian2 as b2
@@ -122,19 +127,20 @@ class SpikingLayerPair:
         B, n_in, n_h = self.block, cfg.n_in, cfg.n_hidden
         b2.defaultclock.dt = cfg.dt * b2.second
         P = cfg.presentation * b2.second
-        target_on, plastic, slot = self._phase_arrays(learn)
+        target_on, plastic_W, plastic_V, slot = self._phase_arrays(learn)
         ta_in = b2.TimedArray(cfg.max_rate * x_in * b2.Hz, dt=P, name="lp_rates_in")
         ta_x = b2.TimedArray(np.asarray(x_clean, dtype=float), dt=P, name="lp_target_x")
         ta_on = b2.TimedArray(target_on, dt=slot * b2.second, name="lp_target_on")
-        ta_pl = b2.TimedArray(plastic, dt=slot * b2.second, name="lp_plastic")
+        ta_pw = b2.TimedArray(plastic_W, dt=slot * b2.second, name="lp_plastic_W")
+        ta_pv = b2.TimedArray(plastic_V, dt=slot * b2.second, name="lp_plastic_V")
         params = cfg.lif_params()
         rule = cfg.stdp_rule("W")
         ns = params.namespace()
         ns.update(
             tau_plus=cfg.tau_plus * b2.second, tau_minus=cfg.tau_minus * b2.second,
-            bias_h=cfg.bias_hidden, bias_r=cfg.bias_recon, beta=cfg.nudge, gamma=cfg.feedback_gain,
+            bias_h=cfg.bias_hidden, beta=cfg.nudge, gamma=cfg.feedback_gain,
             r_max=cfg.max_rate * b2.Hz, tau_filter=cfg.tau_filter * b2.second,
-            lp_target_on=ta_on, lp_plastic=ta_pl, lp_target_x=ta_x,
+            lp_target_on=ta_on, lp_plastic_W=ta_pw, lp_plastic_V=ta_pv, lp_target_x=ta_x,
             A_plus_W=cfg.A_plus_W, A_minus_W=cfg.A_plus_W * rule.tau_plus / rule.tau_minus,
             A_plus_V=cfg.A_plus_V, A_minus_V=cfg.A_plus_V * rule.tau_plus / rule.tau_minus,
         )
@@ -151,21 +157,23 @@ class SpikingLayerPair:
         rec_eqs = lif_equations(
             params,
             input_current="(bias_r + lp_target_on(t)*beta*(lp_target_x(t, i) - rtrace/r_max))*v_threshold/R",
-        ) + b2.Equations("dapost/dt = -apost/tau_minus : 1\ndrtrace/dt = -rtrace/tau_filter : Hz")
+        ) + b2.Equations("dapost/dt = -apost/tau_minus : 1\ndrtrace/dt = -rtrace/tau_filter : Hz\n"
+                         "bias_r : 1 (constant)")
         recon = b2.NeuronGroup(n_in, rec_eqs, threshold="v > v_threshold",
                                reset="v = v_reset\napost += 1\nrtrace += 1/tau_filter", refractory="t_ref",
                                method=method, namespace=ns, name="lp_recon")
+        recon.bias_r = np.broadcast_to(cfg.b_r, (n_in,))
         hidden.v = "v_reset + rand()*(v_threshold - v_reset)"
         recon.v = "v_reset + rand()*(v_threshold - v_reset)"
         syn_W = b2.Synapses(
             inp, hidden, "w : 1",
-            on_pre="v_post += (1 - gamma)*w*v_threshold\nw -= lp_plastic(t)*A_minus_W*apost_post",
-            on_post="w += lp_plastic(t)*A_plus_W*apre_pre",
+            on_pre="v_post += (1 - gamma)*w*v_threshold\nw -= lp_plastic_W(t)*A_minus_W*apost_post",
+            on_post="w += lp_plastic_W(t)*A_plus_W*apre_pre",
             namespace=ns, name="lp_W")
         syn_V = b2.Synapses(
             hidden, recon, "w : 1",
-            on_pre="v_post += w*v_threshold\nw -= lp_plastic(t)*A_minus_V*apost_post",
-            on_post="w += lp_plastic(t)*A_plus_V*apre_pre",
+            on_pre="v_post += w*v_threshold\nw -= lp_plastic_V(t)*A_minus_V*apost_post",
+            on_post="w += lp_plastic_V(t)*A_plus_V*apre_pre",
             namespace=ns, name="lp_V")
         syn_fb = b2.Synapses(recon, hidden, "w : 1", on_pre="v_post += gamma*w*v_threshold",
                              namespace=ns, name="lp_Wfb")
@@ -180,7 +188,7 @@ class SpikingLayerPair:
         mon_h = b2.SpikeMonitor(hidden, name="lp_mon_hidden")
         mon_i = b2.SpikeMonitor(inp, record=False, name="lp_mon_input")
         net = b2.Network(inp, hidden, recon, syn_W, syn_V, syn_fb, mon_r, mon_h, mon_i)
-        self._objects = dict(net=net, ta_in=ta_in, ta_x=ta_x, ta_on=ta_on, ta_pl=ta_pl, W=syn_W, V=syn_V,
+        self._objects = dict(net=net, ta_in=ta_in, ta_x=ta_x, ta_on=ta_on, ta_pw=ta_pw, ta_pv=ta_pv, W=syn_W, V=syn_V, recon=recon,
                              fb=syn_fb, mon_r=mon_r, mon_h=mon_h, mon_i=mon_i)
         return net
 
@@ -219,7 +227,7 @@ class SpikingLayerPair:
             net = self._build(x_in, x_clean, W, V, learn)
             net.run(duration)
         else:
-            target_on, plastic, _ = self._phase_arrays(learn)
+            target_on, plastic_W, plastic_V, _ = self._phase_arrays(learn)
             if not self._built:
                 net = self._build(x_in, x_clean, W, V, learn)
                 net.run(duration)
@@ -228,7 +236,8 @@ class SpikingLayerPair:
             o = self._objects
             b2.device.run(run_args={
                 o["ta_in"]: cfg.max_rate * x_in * b2.Hz, o["ta_x"]: x_clean, o["ta_on"]: target_on,
-                o["ta_pl"]: plastic, o["W"].w: W.ravel(), o["V"].w: V.ravel(), o["fb"].w: W.ravel(),
+                o["ta_pw"]: plastic_W, o["ta_pv"]: plastic_V, o["recon"].bias_r: np.broadcast_to(cfg.b_r, (cfg.n_in,)).copy(),
+                o["W"].w: W.ravel(), o["V"].w: V.ravel(), o["fb"].w: W.ravel(),
             })
         return self._collect()
 

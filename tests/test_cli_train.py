@@ -1,0 +1,71 @@
+"""``spiking-bpdl train``: JSON keys, figures, and one-line errors with exit code 2."""
+
+import json
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+
+from spiking_bpdl.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = REPO / "networks" / "layer_pair_small.toml"
+
+
+def test_train_rate_writes_json_and_figures(tmp_path):
+    out = tmp_path / "out"
+    rc = main(["train", str(SMALL), "--backend", "rate", "--samples", "200", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    data = json.loads((out / "train_rate.json").read_text())
+    for key in ("backend", "samples", "test_mse", "curve", "samples_per_s", "wall_s"):
+        assert key in data
+    assert data["backend"] == "rate" and data["samples"] == 200
+    assert data["curve"][0]["samples"] == 0 and data["curve"][-1]["samples"] == 200
+    for name in ("learning_curves.png", "reconstructions_rate.png", "receptive_fields_rate.png",
+                 "weights_rate.npz", "checkpoint_rate.npz"):
+        assert (out / name).stat().st_size > 0
+    # a second run into the same folder refuses to overwrite the checkpoint
+    before = (out / "checkpoint_rate.npz").read_bytes()
+    rc = main(["train", str(SMALL), "--backend", "rate", "--samples", "200", "--out", str(out), "--no-progress"])
+    assert rc == 2
+    assert (out / "checkpoint_rate.npz").read_bytes() == before
+
+
+def _bad(tmp_path, old, new):
+    text = SMALL.read_text()
+    assert old in text
+    path = tmp_path / "bad.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("case", ["sizes", "rule", "tau", "dataset", "backend", "checkpoint"])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
+    out = tmp_path / "out"
+    args = ["--samples", "100", "--out", str(out), "--no-progress"]
+    net = str(SMALL)
+    if case == "sizes":
+        net = str(_bad(tmp_path, "[populations.recon]\nkind = \"lif\"\nsize = 196", "[populations.recon]\nkind = \"lif\"\nsize = 100"))
+    elif case == "rule":
+        net = str(_bad(tmp_path, "rule = \"pair\"", "rule = \"oja\""))
+    elif case == "tau":
+        net = str(_bad(tmp_path, "tau_m = \"20 ms\"", "tau_m = \"-20 ms\""))
+    elif case == "dataset":
+        net = str(_bad(tmp_path, "source = \"embedded\"", "source = \"full\""))
+        args += ["--data-dir", str(tmp_path / "nowhere")]
+    elif case == "backend":
+        args += ["--backend", "hebbian"]
+    elif case == "checkpoint":
+        out.mkdir()
+        (out / "checkpoint_rate.npz").write_bytes(b"not a checkpoint")
+        args += ["--resume", "--backend", "rate"]
+    with pytest.raises(SystemExit) if case == "backend" else nullcontext():
+        rc = main(["train", net] + args)
+        assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err and "Traceback" not in err
+    written = sorted(p.name for p in out.rglob("*")) if out.exists() else []
+    if case == "checkpoint":
+        assert written == ["checkpoint_rate.npz"] and (out / "checkpoint_rate.npz").read_bytes() == b"not a checkpoint"
+    else:
+        assert written == []
