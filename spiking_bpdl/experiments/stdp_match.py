@@ -467,7 +467,18 @@ def match_experiment(trials=400, rule="pair", setup=None, pair_rule=None, vd_rul
             resid0 = dw_trials - pred1[None]
             per_trial_mean = resid.mean(axis=(1, 2))
             per_trial_mean0 = resid0.mean(axis=(1, 2))
+            # linear-response estimate: an EPSP J e^{-s/tau_m} raises the post rate by ~ rho'(mu) J e^{-s/tau_m}
+            # (quasi-static), which the potentiation side of K weighs: A+ J rho' tau+ tau_m/(tau+ + tau_m)
+            # per pre spike in W
+            J = setup["coupling"]
+            mu_grid = np.asarray(setup["mu_a"])[None, :] + np.linspace(0, 1, 51)[:, None] * (
+                np.asarray(setup["mu_b"]) - np.asarray(setup["mu_a"]))[None, :]
+            h = 1e-4
+            drho = (siegert_rate((mu_grid + h) / p.R, p) - siegert_rate((mu_grid - h) / p.R, p)) / (2 * h)
+            lr = (np.outer(pre_rates * setup["T"], drho.mean(0)) * pair_rule.A_plus * J
+                  * pair_rule.tau_plus * p.tau_m / (pair_rule.tau_plus + p.tau_m))
             corr = {
+                "linear_response_estimate": float(lr.mean()),
                 "coupling_mV": setup["coupling"] * 1e3,
                 "mean_excess_dw": float(per_trial_mean.mean()),
                 "sem": float(per_trial_mean.std(ddof=1) / np.sqrt(trials)),
