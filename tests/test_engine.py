@@ -93,9 +93,10 @@ def _block_stats(cfg, target, W, V, x, seed):
 def test_standalone_and_runtime_learn_alike():
     """Same weights and digits: spike counts agree within 5 s.e., and both move V along the rate rule."""
     cfg = _tiny_spiking(block=40, n_hidden=16, A_plus_V=4e-3)
-    from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images
+    from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images, with_mean_bias
 
     x = load_images(cfg, "train", 40)
+    cfg = with_mean_bias(cfg, x)
     rng = np.random.default_rng(0)
     W, V = init_weights(cfg, rng)
     V = rng.normal(0, 0.05, V.shape)

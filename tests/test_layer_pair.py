@@ -125,9 +125,10 @@ def test_loss_decreases_rate_backends(backend):
 
     cfg = dataclasses.replace(load_layer_pair(SMALL), source="embedded", test_samples=200)
     res = train_layer_pair(cfg, backend, samples=1000, progress=False)
-    first, last = res["curve"][0]["test_mse"], res["curve"][-1]["test_mse"]
-    assert last < 0.6 * first
-    assert last < 0.8 * res["baseline_mean_image_mse"]
+    mse = [c["test_mse"] for c in res["curve"]]
+    # the decoder starts at the mean image, so the curve starts at the baseline and must fall
+    assert all(b < a for a, b in zip(mse, mse[1:])), mse
+    assert mse[-1] < 0.9 * res["baseline_mean_image_mse"]
 
 
 def _write(tmp_path, text_changes):
@@ -144,10 +145,10 @@ def _write(tmp_path, text_changes):
     ([("size = 64", "size = 64"), ("[populations.recon]\nkind = \"lif\"\nsize = 196",
                                    "[populations.recon]\nkind = \"lif\"\nsize = 100")], "sizes must match"),
     ([("rule = \"pair\"                # all", "rule = \"hebbian\"             # all")], "unknown rule"),
-    ([("tau_plus = \"10 ms\"\ntau_minus = \"10 ms\"\n\n[plasticity.stdp_V]",
-       "tau_plus = \"-10 ms\"\ntau_minus = \"10 ms\"\n\n[plasticity.stdp_V]")], "positive"),
+    ([("tau_plus = \"20 ms\"\ntau_minus = \"20 ms\"\n\n[plasticity.stdp_V]",
+       "tau_plus = \"-20 ms\"\ntau_minus = \"20 ms\"\n\n[plasticity.stdp_V]")], "positive"),
     ([("downsample = 2 ", "downsample = 4 ")], "does not match"),
-    ([("rule = \"pair\"\nA_plus = 4e-3", "rule = \"pair_nearest\"\nA_plus = 4e-3")], "must be 'pair'"),
+    ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair_nearest\"\nA_plus = 1.5e-3")], "must be 'pair'"),
 ])
 def test_bad_definitions_raise_one_line_config_errors(tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message) as exc:

@@ -140,6 +140,8 @@ class LayerPairConfig:
     @property
     def b_r(self):
         """Reconstruction bias as an array (scalar or one per pixel)."""
+        if isinstance(self.bias_recon, str):
+            raise ConfigError("bias = 'mean' must be resolved with with_mean_bias(cfg, images) first")
         return np.asarray(self.bias_recon, dtype=np.float64)
 
     @property
