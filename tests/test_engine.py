@@ -77,12 +77,19 @@ def test_spiking_resume_equals_uninterrupted_numpy(tmp_path):
     assert not np.array_equal(full["weights"]["V"], 0 * full["weights"]["V"])  # it did learn something
 
 
-def _block_stats(cfg, target, W, V, x, seed):
+@pytest.fixture(scope="module")
+def standalone_dir(tmp_path_factory):
+    """One standalone project folder for the tests below: same network, so Brian2 rewrites only
+    the files that changed and make recompiles little the second time."""
+    return tmp_path_factory.mktemp("standalone")
+
+
+def _block_stats(cfg, target, W, V, x, seed, directory=None):
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
 
-    with use_target(target) as directory:
-        sim = SpikingLayerPair(cfg, cfg.block, target, directory)
+    with use_target(target, directory=directory) as d:
+        sim = SpikingLayerPair(cfg, cfg.block, target, d)
         res = sim.run_block(x, x, W, V, learn=True, seed=seed)
     return res
 
@@ -90,17 +97,33 @@ def _block_stats(cfg, target, W, V, x, seed):
 @pytest.mark.slow
 @pytest.mark.standalone
 @pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
-def test_standalone_and_runtime_learn_alike():
-    """Same weights and digits: spike counts agree within 5 s.e., and both move V along the rate rule."""
-    cfg = _tiny_spiking(block=40, n_hidden=16, A_plus_V=4e-3)
+def test_spiking_loss_decreases_standalone(standalone_dir):
+    """The small definition (14x14 digits) trained by STDP on cpp_standalone: the test MSE falls
+    below its start (the mean image) at every evaluation."""
+    cfg = _small(test_samples=200, eval_every=500, readout_samples=50, block=50)
+    res = train_layer_pair(cfg, "spiking", samples=1000, seed=0, target="cpp_standalone", progress=False,
+                           standalone_dir=standalone_dir)
+    mse = [c["test_mse"] for c in res["curve"]]
+    assert all(b < a for a, b in zip(mse, mse[1:])), mse
+    assert res["test_mse_spiking_readout"] is not None and res["synaptic_events_per_s"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.standalone
+@pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
+def test_standalone_and_runtime_learn_alike(standalone_dir):
+    """Same weights and digits on numpy and cpp_standalone: spike counts per sample agree within
+    5 standard errors, and both move V along the rate rule (positive cosine)."""
     from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images, with_mean_bias
 
-    x = load_images(cfg, "train", 40)
+    cfg = _small(block=50)
+    x = load_images(cfg, "train", 50)
     cfg = with_mean_bias(cfg, x)
     rng = np.random.default_rng(0)
     W, V = init_weights(cfg, rng)
-    V = rng.normal(0, 0.05, V.shape)
-    out = {t: _block_stats(cfg, t, W, V, x, seed=5) for t in ("numpy", "cpp_standalone")}
+    V = rng.normal(0, 0.03, V.shape)
+    out = {"numpy": _block_stats(cfg, "numpy", W, V, x, seed=5),
+           "cpp_standalone": _block_stats(cfg, "cpp_standalone", W, V, x, seed=5, directory=standalone_dir)}
     _, dV_rate, _ = rate_rule_updates(x, x, W, V, cfg)
     for name in ("recon_free", "hidden_free"):
         a = getattr(out["numpy"], name).sum(axis=1).astype(float)
@@ -109,20 +132,5 @@ def test_standalone_and_runtime_learn_alike():
         assert abs(a.mean() - b.mean()) < 5 * se + 1e-9, name
     for t, res in out.items():
         dV = res.V - V
-        corr = np.sum(dV * dV_rate) / np.sqrt(np.sum(dV**2) * np.sum(dV_rate**2))
-        assert corr > 0.1, (t, corr)
-
-
-
-@pytest.mark.slow
-@pytest.mark.standalone
-@pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
-def test_spiking_loss_decreases_standalone(tmp_path):
-    """The small definition (14x14 digits) trained by STDP on cpp_standalone: the test MSE falls
-    below its start (the mean image) at every evaluation."""
-    cfg = _small(test_samples=200, eval_every=500, readout_samples=100)
-    res = train_layer_pair(cfg, "spiking", samples=1000, seed=0, target="cpp_standalone", progress=False,
-                           standalone_dir=tmp_path / "sa")
-    mse = [c["test_mse"] for c in res["curve"]]
-    assert all(b < a for a, b in zip(mse, mse[1:])), mse
-    assert res["test_mse_spiking_readout"] is not None and res["synaptic_events_per_s"] > 0
+        cos = np.sum(dV * dV_rate) / np.sqrt(np.sum(dV**2) * np.sum(dV_rate**2))
+        assert cos > 0, (t, cos)
