@@ -107,6 +107,7 @@ class LayerPairConfig:
     nudge: float = 0.5
     feedback_gain: float = 0.2
     tau_filter: float = 20e-3
+    v_window: str = "contrastive"
     dt: float = 0.5e-3
     # data
     dataset: str = "mnist"
@@ -289,6 +290,7 @@ def config_from_spec(spec):
         nudge=_get(lp, "nudge", 0.5, f"{where}layer_pair", positive=True),
         feedback_gain=_get(lp, "feedback_gain", 0.2, f"{where}layer_pair", nonneg=True),
         tau_filter=_get(lp, "tau_filter", 20e-3, f"{where}layer_pair", positive=True),
+        v_window=_get(lp, "v_window", "contrastive", f"{where}layer_pair", kind=str),
         dt=_get(lp, "dt", 0.5e-3, f"{where}layer_pair", positive=True),
         dataset=_get(data, "dataset", "mnist", f"{where}data", kind=str),
         source=_get(data, "source", "auto", f"{where}data", kind=str),
@@ -308,6 +310,8 @@ def config_from_spec(spec):
     )
     if cfg.plasticity_onset >= cfg.free_phase:
         raise ConfigError(f"{where}layer_pair.plasticity_onset must be shorter than free_phase")
+    if cfg.v_window not in ("contrastive", "target"):
+        raise ConfigError(f"{where}layer_pair.v_window must be 'contrastive' or 'target', got {cfg.v_window!r}")
     if cfg.encoder not in ("poisson", "regular"):
         raise ConfigError(f"{where}populations.input.encoder must be 'poisson' or 'regular', got {cfg.encoder!r}")
     if cfg.corruption not in ("none", "dropout", "gaussian"):

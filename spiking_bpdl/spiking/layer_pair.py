@@ -22,16 +22,18 @@ are signed and unbounded (the rate rule they implement is linear).
 Updates are gated by a sign per time window that multiplies a pairing when its *later*
 spike falls in it. With ``L = min(free_phase - plasticity_onset, target_phase)``:
 
-* ``V`` (``plastic_V``): ``+1`` in ``[free_phase, free_phase + L)``, else 0. Pairings that
+* ``"target"`` window: ``+1`` in ``[free_phase, free_phase + L)``, else 0. Pairings that
   straddle the switch to the target phase carry the rate-of-change term
-  ``eta * rho_pre * d rho_post``; stationary pairings average to ``rho_pre rho_post int K = 0``.
-* ``W`` (``plastic_W``): additionally ``-1`` in ``[free_phase - L, free_phase)``. The
-  stationary pairings then cancel between the two windows, and with them the *causal*
-  potentiation that an input synapse produces by making its own hidden neuron fire (a
-  term proportional to ``w``, absent from the rate rule, which for the strong, frequent
-  input spikes is as large as the weak target-propagation signal and makes weights grow
-  exponentially). This contrastive sign is our choice, not the paper's; for ``V`` it is
-  not used because it doubles the pairing noise and the causal term is small there.
+  ``eta * rho_pre * d rho_post``; stationary pairings average to ``rho_pre rho_post int K``,
+  which is 0 for the balanced window -- except for the *causal* potentiation that a synapse
+  produces by making its own post-synaptic neuron fire (a term proportional to ``w``,
+  absent from the rate rule, that makes ``|w|`` grow exponentially).
+* ``"contrastive"`` window: additionally ``-1`` in ``[free_phase - L, free_phase)``. The
+  stationary pairings, the causal term included, then cancel between the two windows; the
+  price is twice the pairing noise. ``W`` always uses it; ``V`` uses
+  ``[layer_pair] v_window`` (default ``"contrastive"``; with ``"target"`` the MNIST run
+  became unstable after about 2,000 samples). The contrastive sign is our choice, not the
+  paper's.
 
 A *block* of samples is presented in ONE ``run()``: stimuli, clean targets and the phase
 gates are ``TimedArray``s. With ``cpp_standalone`` the project is compiled once and each
@@ -109,7 +111,7 @@ class SpikingLayerPair:
         plastic_W = np.zeros(per)
         plastic_W[(t_slot >= cfg.free_phase - window) & (t_slot < cfg.free_phase)] = -1.0
         plastic_W[after] = 1.0
-        plastic_V = after.astype(float)
+        plastic_V = after.astype(float) if cfg.v_window == "target" else plastic_W.copy()
         if not learn:
             target_on[:] = 0.0
             plastic_W[:] = 0.0
