@@ -146,3 +146,15 @@ def test_cli_bad_input_one_line_exit_2_nothing_written(bad, tmp_path, monkeypatc
     err = capsys.readouterr().err.strip()
     assert err and "\n" not in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_paired_comparison_is_zero_for_identical_models(mnist_small):
+    from spiking_bpdl.models.boltzmann import init_model
+
+    a = init_model((784, 20), rng=1, visible_mean=mnist_small.train.mean(0), scale=0.1)
+    b = init_model((784, 20), rng=2, visible_mean=mnist_small.train.mean(0), scale=0.1)
+    res = vc.paired_reconstruction_comparison({"a": a, "a2": a.copy(), "b": b}, mnist_small.test[:50], n_sweeps=3)
+    for corruption in ("dropout50", "occlusion"):
+        assert res[corruption]["a - a2"] == {"mean": 0.0, "sem": 0.0}
+        assert res[corruption]["a - b"]["mean"] != 0.0
+        assert res[corruption]["a"]["sem"] > 0
