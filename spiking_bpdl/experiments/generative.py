@@ -363,29 +363,32 @@ def inference_curve(model, x, n_steps=20, batch_size=500):
     Returns
     -------
     dict
-        ``step`` (0..n_steps), ``mean`` and ``sem`` over the rows of ``x`` (nats), and the
-        per-step means of the three terms ``log_px_h1``, ``log_ph1_h2``, ``log_ph2``.
+        ``step`` (0..n_steps), ``mean`` and ``sem`` over the rows of ``x`` (nats), the
+        per-step means of the three terms ``log_px_h1``, ``log_ph1_h2``, ``log_ph2`` (over all
+        rows; they sum to ``mean``), and ``fraction_increased`` (rows whose log p(x, h) is
+        higher after the last step than at the feedforward start).
     """
-    traces = []
-    terms = {"log_px_h1": [], "log_ph1_h2": [], "log_ph2": []}
+    names = ("log_px_h1", "log_ph1_h2", "log_ph2")
+    per_term = {name: [] for name in names}  # name -> list over batches of (n_steps+1, b)
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size]
-        _, _, trace = model.infer(xb, n_steps=n_steps, record=True)
-        traces.append(trace)
-    trace = np.concatenate(traces, axis=1)
-    # the split into terms, recomputed along the way for the first batch only (cheap)
-    xb = x[:batch_size]
-    h1, h2 = model.feedforward(xb)
-    model._clip(h1, h2)
-    for k in range(n_steps + 1):
-        if k:
-            h1, h2 = model.infer(xb, n_steps=1, h_init=(h1, h2))
-        for name, t in zip(terms, model.log_joint(xb, h1, h2, terms=True)):
-            terms[name].append(float(t.mean()))
+        h1, h2 = model.feedforward(xb)
+        model._clip(h1, h2)
+        rows = {name: [] for name in names}
+        for k in range(n_steps + 1):
+            if k:
+                h1, h2 = model.infer(xb, n_steps=1, h_init=(h1, h2))
+            for name, t in zip(names, model.log_joint(xb, h1, h2, terms=True)):
+                rows[name].append(t)
+        for name in names:
+            per_term[name].append(np.array(rows[name]))
+    terms = {name: np.concatenate(per_term[name], axis=1) for name in names}
+    trace = sum(terms.values())
     n = trace.shape[1]
     return {"step": list(range(n_steps + 1)), "mean": trace.mean(axis=1).tolist(),
             "sem": (trace.std(axis=1, ddof=1) / np.sqrt(n)).tolist(), "n": int(n),
-            "fraction_increased": float(np.mean(trace[-1] > trace[0])), **terms}
+            "fraction_increased": float(np.mean(trace[-1] > trace[0])),
+            **{name: terms[name].mean(axis=1).tolist() for name in names}}
 
 
 def half_mask(n_visible=784, side="bottom"):
