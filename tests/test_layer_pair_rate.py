@@ -87,6 +87,7 @@ def test_shapes_dtype_and_decoder_bias_initialisation():
     pair.init_decoder_bias(mean)
     r = pair.decode(h)
     assert r.shape == (10, 784) and r.dtype == np.float32
+    np.testing.assert_array_equal(pair.reconstruct(x), r)
     np.testing.assert_allclose(r, np.broadcast_to(mean, r.shape), rtol=1e-4)
     up = LayerPair(30, 5, "sigmoid", "softplus", rng=rng)
     up.init_decoder_bias(np.full(30, 0.7))

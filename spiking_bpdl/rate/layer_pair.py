@@ -208,6 +208,10 @@ class LayerPair:
         """Feedback ``g(h_l) = act_g(h_l V + c)``; rows are examples."""
         return ACTIVATIONS[self.g_activation](np.asarray(upper, dtype=self.dtype) @ self.V + self.c)
 
+    def reconstruct(self, lower):
+        """Auto-encoder pass ``g(f(h_{l-1}))``."""
+        return self.decode(self.encode(lower))
+
     # -- local losses -------------------------------------------------------------
     def decoder_loss(self, upper_corrupted, lower_target):
         """``1/(2B) sum ||g(h~_l) - h_{l-1}||^2`` (a float)."""
