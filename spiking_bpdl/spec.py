@@ -245,6 +245,15 @@ def _require(table, key, where, kind):
     return value
 
 
+def _tables(data, section, src):
+    """Yield ``(name, table, where)`` for each sub-table of ``[section]``, checking it is a table."""
+    for name, table in data.get(section, {}).items():
+        where = f"{src}: {section}.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table")
+        yield name, table, where
+
+
 def parse_network(data, path=None):
     """Validate a parsed TOML document (dict) into a :class:`NetworkSpec`."""
     src = str(path) if path else "<definition>"
@@ -252,10 +261,7 @@ def parse_network(data, path=None):
         raise ConfigError(f"{src}: missing table [network]")
     name = _require(data["network"], "name", f"{src}: network", str)
     pops = {}
-    for pname, table in data.get("populations", {}).items():
-        where = f"{src}: populations.{pname}"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: expected a table")
+    for pname, table, where in _tables(data, "populations", src):
         kind = _require(table, "kind", where, str)
         if kind not in POPULATION_KINDS:
             raise ConfigError(f"{where}.kind: unknown kind {kind!r}; choose one of {', '.join(POPULATION_KINDS)}")
@@ -265,19 +271,13 @@ def parse_network(data, path=None):
         params = _parse_params({k: v for k, v in table.items() if k not in ("kind", "size")}, where)
         pops[pname] = PopulationSpec(pname, kind, size, params)
     plast = {}
-    for rname, table in data.get("plasticity", {}).items():
-        where = f"{src}: plasticity.{rname}"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: expected a table")
+    for rname, table, where in _tables(data, "plasticity", src):
         rule = _require(table, "rule", where, str)
         if rule not in PLASTICITY_RULES:
             raise ConfigError(f"{where}.rule: unknown rule {rule!r}; choose one of {', '.join(PLASTICITY_RULES)}")
         plast[rname] = PlasticitySpec(rname, rule, _parse_params({k: v for k, v in table.items() if k != "rule"}, where))
     projs = {}
-    for jname, table in data.get("projections", {}).items():
-        where = f"{src}: projections.{jname}"
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: expected a table")
+    for jname, table, where in _tables(data, "projections", src):
         pre = _require(table, "pre", where, str)
         post = _require(table, "post", where, str)
         for role, pop in (("pre", pre), ("post", post)):
