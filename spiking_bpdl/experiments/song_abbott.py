@@ -150,10 +150,10 @@ def run_song_abbott(cfg=None, duration=None, target="cython", seed=None, snapsho
         net.run(duration * b2.second)
         if target == "cpp_standalone":
             b2.device.build(directory=directory, run=True)
-        w_final = np.asarray(syn.w[:], float)
-        snaps = np.asarray(wmon.w[:], float).T
-        snap_t = np.asarray(wmon.t[:], float)
-        spikes = np.asarray(smon.t[:], float)
+        w_final = np.array(syn.w[:], float)
+        snaps = np.array(wmon.w[:], float).T
+        snap_t = np.array(wmon.t[:], float)
+        spikes = np.array(smon.t[:], float)
     tail = spikes[spikes > 0.8 * duration]
     return {
         "w_init": w0, "w_final": w_final, "w_max": rule.w_max, "snapshot_t": snap_t, "snapshots": snaps,

@@ -252,21 +252,21 @@ def run_replicated(setup, rule, trials, seed=0, target="cython"):
         net.run(duration * b2.second)
         if target == "cpp_standalone":
             b2.device.build(directory=directory, run=True)
-        si, sj = np.asarray(syn.i[:]), np.asarray(syn.j[:])
+        si, sj = np.array(syn.i[:]), np.array(syn.j[:])
         out = {}
         names = ("P", "D", "Pb", "Db") if pair else ("w",)
         for name in names:
-            vals = np.asarray(getattr(syn, name)[:], float)
+            vals = np.array(getattr(syn, name)[:], float)
             arr = np.zeros((trials, groups, N, M))
             r = si // N
             jl = sj % Mg
             arr[r, jl // M, si % N, jl % M] = vals
             out[name if pair else "dw"] = arr
-        spike_i, spike_t = np.asarray(smon.i[:]), np.asarray(smon.t[:], float)
-        pre_i, pre_t = np.asarray(pmon.i[:]), np.asarray(pmon.t[:], float)
+        spike_i, spike_t = np.array(smon.i[:]), np.array(smon.t[:], float)
+        pre_i, pre_t = np.array(pmon.i[:]), np.array(pmon.t[:], float)
         if umon is not None:
-            ut = np.asarray(umon.t[:], float)
-            U = np.asarray(umon.U[:], float)  # (n_post, n_t)
+            ut = np.array(umon.t[:], float)
+            U = np.array(umon.U[:], float)  # (n_post, n_t)
             ka = int(np.argmin(np.abs(ut - a)))
             kb = int(np.argmin(np.abs(ut - b)))
             out["U_a"] = U[:, ka].reshape(trials, Mg)[:, :M]

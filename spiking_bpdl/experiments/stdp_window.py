@@ -93,7 +93,7 @@ def pair_window(rule=None, dt_max=100e-3, dt_step=1e-3, sim_dt=0.1e-3, target="n
         syn.w = w0
         net = b2.Network(pre, post, syn)
         _finish_run(net, t0 + dt_max + 5 * sim_dt, target, directory)
-        dw = np.asarray(syn.w[:], dtype=np.float64) - w0
+        dw = np.array(syn.w[:], dtype=np.float64) - w0
     if rule.weight_dependence == "soft":
         expected = np.where(dts >= 0, rule.window(dts) * (1 - w0 / rule_sim.w_max), rule.window(dts) * w0 / rule_sim.w_max)
     else:
@@ -249,8 +249,8 @@ def voltage_derivative_window(params=None, slope_min=0.01, slope_max=0.05, n_slo
         net = b2.Network(post, pre, syn, mon)
         _finish_run(net, 2 * t_pre + sim_dt, target, directory)
         dw = np.zeros(n)
-        dw[np.asarray(syn.j[:])] = np.asarray(syn.w[:])
-        spike_i, spike_t = np.asarray(mon.i[:]), np.asarray(mon.t[:])
+        dw[np.array(syn.j[:])] = np.array(syn.w[:])
+        spike_i, spike_t = np.array(mon.i[:]), np.array(mon.t[:])
     # the pre spike is processed at the end of its step: t_post == t_pre is simultaneous
     dt = nearest_spike_dt(spike_i, spike_t, n, t_pre)
     mean_dt = np.full(n_cond, np.nan)

@@ -249,14 +249,14 @@ class SpikingLayerPair:
         from ..encoding import spike_counts
 
         cfg, o = self.cfg, self._objects
-        W_new = np.asarray(o["W"].w[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
-        V_new = np.asarray(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
+        W_new = np.array(o["W"].w[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
+        V_new = np.array(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
         starts = np.arange(self.block) * cfg.presentation
         on = starts + cfg.plasticity_onset
         free_end = starts + cfg.free_phase
         end = starts + cfg.presentation
-        ri, rt = np.asarray(o["mon_r"].i[:]), np.asarray(o["mon_r"].t[:] / b2.second)
-        hi, ht = np.asarray(o["mon_h"].i[:]), np.asarray(o["mon_h"].t[:] / b2.second)
+        ri, rt = np.array(o["mon_r"].i[:]), np.array(o["mon_r"].t[:] / b2.second)
+        hi, ht = np.array(o["mon_h"].i[:]), np.array(o["mon_h"].t[:] / b2.second)
         recon_free = spike_counts(ri, rt, cfg.n_in, on, free_end)
         recon_all = spike_counts(ri, rt, cfg.n_in, on, end)
         hidden_free = spike_counts(hi, ht, cfg.n_hidden, on, free_end)
