@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from finite_diff import numeric_grad
 from spiking_bpdl.errors import ConfigError
 from spiking_bpdl.rate.lif_layer_pair import (
     LayerPairConfig,
@@ -41,17 +42,6 @@ def _J(x_in, x, W, V, cfg):
     return 0.5 * np.sum((forward(x_in, W, V, cfg) - x) ** 2)
 
 
-def _fd(fun, M, eps=1e-6):
-    g = np.zeros_like(M)
-    for idx in np.ndindex(M.shape):
-        old = M[idx]
-        M[idx] = old + eps
-        up = fun()
-        M[idx] = old - eps
-        down = fun()
-        M[idx] = old
-        g[idx] = (up - down) / (2 * eps)
-    return g
 
 
 def test_small_definition_loads():
@@ -77,7 +67,7 @@ def test_rate_rule_on_V_equals_the_gradient():
     cfg = _tiny()
     x, W, V = _problem(cfg)
     dW, dV, _ = rate_rule_updates(x, x, W, V, cfg)
-    grad = _fd(lambda: _J(x, x, W, V, cfg), V)
+    grad = numeric_grad(lambda: _J(x, x, W, V, cfg), V)
     scaled = -dV / (cfg.eta_V * cfg.nudge * cfg.max_rate / cfg.tau_m)
     # the nudge is finite: relative error O(beta * phi'/r_max) ~ 1e-4
     np.testing.assert_allclose(scaled, grad, rtol=0, atol=2e-3 * np.abs(grad).max())
@@ -105,8 +95,8 @@ def test_backprop_is_the_exact_gradient():
     x_in = np.clip(x + 0.1, 0, 1)
     gW, gV, loss = backprop_gradients(x_in, x, W, V, cfg)
     assert loss == pytest.approx(_J(x_in, x, W, V, cfg))
-    np.testing.assert_allclose(gV, _fd(lambda: _J(x_in, x, W, V, cfg), V), rtol=1e-4, atol=1e-9)
-    np.testing.assert_allclose(gW, _fd(lambda: _J(x_in, x, W, V, cfg), W), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(gV, numeric_grad(lambda: _J(x_in, x, W, V, cfg), V), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(gW, numeric_grad(lambda: _J(x_in, x, W, V, cfg), W), rtol=1e-4, atol=1e-9)
 
 
 def test_nudge_moves_reconstruction_toward_the_target():

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from finite_diff import numeric_grad
 from spiking_bpdl.rate.layer_pair import (
     ACTIVATIONS,
     Adam,
@@ -12,21 +13,6 @@ from spiking_bpdl.rate.layer_pair import (
     bernoulli_mean_corruption,
     gaussian_corruption,
 )
-
-
-def _numeric_grad(loss, param, eps=1e-6):
-    g = np.zeros_like(param)
-    it = np.nditer(param, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = param[i]
-        param[i] = old + eps
-        up = loss()
-        param[i] = old - eps
-        down = loss()
-        param[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -66,13 +52,13 @@ def test_local_gradients_equal_finite_differences(f_act, g_act):
     grads, loss = pair.decoder_gradients(upper, lower_t)
     assert loss == pytest.approx(pair.decoder_loss(upper, lower_t))
     for name in ("V", "c"):
-        num = _numeric_grad(lambda: pair.decoder_loss(upper, lower_t), getattr(pair, name))
+        num = numeric_grad(lambda: pair.decoder_loss(upper, lower_t), getattr(pair, name))
         np.testing.assert_allclose(grads[name], num, rtol=1e-5, atol=1e-8)
 
     grads, loss = pair.encoder_gradients(lower, upper_t)
     assert loss == pytest.approx(pair.encoder_loss(lower, upper_t))
     for name in ("W", "b"):
-        num = _numeric_grad(lambda: pair.encoder_loss(lower, upper_t), getattr(pair, name))
+        num = numeric_grad(lambda: pair.encoder_loss(lower, upper_t), getattr(pair, name))
         np.testing.assert_allclose(grads[name], num, rtol=1e-5, atol=1e-8)
 
 
