@@ -72,7 +72,7 @@ def configure_target(target=DEFAULT_TARGET):
 
 
 @contextmanager
-def use_target(target=DEFAULT_TARGET, directory=None):
+def use_target(target=DEFAULT_TARGET, directory=None, threads=0):
     """Context manager that runs the enclosed Brian2 code on ``target``.
 
     For ``cpp_standalone`` the device is put into standalone mode with
@@ -86,6 +86,9 @@ def use_target(target=DEFAULT_TARGET, directory=None):
     target : {'numpy', 'cython', 'cpp_standalone'}
     directory : str or Path, optional
         Standalone project directory; a temporary one is made (and removed) otherwise.
+    threads : int, optional
+        OpenMP threads of the standalone simulation (0: none, the default). With more than
+        one thread the random streams, and so the spike trains, depend on the thread count.
 
     Yields
     ------
@@ -104,11 +107,12 @@ def use_target(target=DEFAULT_TARGET, directory=None):
     if directory is None:
         tmp = tempfile.mkdtemp(prefix="spiking_bpdl_standalone_")
         directory = tmp
-    prefs.devices.cpp_standalone.openmp_threads = 0
+    prefs.devices.cpp_standalone.openmp_threads = int(threads)
     set_device("cpp_standalone", directory=str(directory), build_on_run=False)
     try:
         yield str(directory)
     finally:
+        prefs.devices.cpp_standalone.openmp_threads = 0
         device.reinit()
         device.activate()
         set_device("runtime")

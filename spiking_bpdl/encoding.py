@@ -196,7 +196,7 @@ def stimulus_timed_array(rates, presentation, rest=0.0, dt=1e-4, rest_rate=0.0, 
 
 
 def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=None, dt=None, model="",
-                     reset="", namespace=None):
+                     reset="", namespace=None, refresh=None, rand_function=None):
     """Input population that fires at ``timed_array(t, i)`` Hz.
 
     Parameters
@@ -224,6 +224,14 @@ def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=
         Extra statements run at each spike, e.g. ``'apre += 1'``.
     namespace : dict, optional
         Names used in ``model`` and ``reset``.
+    refresh : Quantity, optional
+        If given, the rate is read from the TimedArray only once per ``refresh`` period (a
+        ``run_regularly`` operation writes it into the neuron variable ``rate_now``) instead
+        of at every time step. Use the TimedArray's own ``dt`` (or a divisor of it): the
+        spikes are then identical and every step is cheaper.
+    rand_function : brian2.Function, optional
+        Uniform generator of the Poisson encoder instead of ``rand()``, e.g.
+        :func:`spiking_bpdl.fast_random.fast_rand` for ``cpp_standalone``.
 
     Returns
     -------
@@ -238,14 +246,30 @@ def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=
         kwargs["dt"] = dt
     ns = {"stimulus_rates": timed_array}
     ns.update(namespace or {})
+    rate = "stimulus_rates(t, i)"
+    uniform = "rand()"
+    if rand_function is not None:
+        ns["uniform_rand"] = rand_function
+        uniform = "uniform_rand()"
+    if refresh is not None:
+        model = "rate_now : Hz\n" + model
+        rate = "rate_now"
+
+    def refreshed(group):
+        if refresh is not None:
+            group.run_regularly("rate_now = stimulus_rates(t, i)", dt=refresh, when="start", order=-1)
+        return group
+
     if kind == "poisson":
         if model:
             kwargs["method"] = "exact"
-        return b2.NeuronGroup(int(n), model, threshold="rand() < stimulus_rates(t, i)*dt", reset=reset or None,
-                              namespace=ns, **kwargs)
+        # with a custom generator (compiled targets only) silent inputs skip the draw
+        threshold = f"{uniform} < {rate}*dt" if rand_function is None else f"{rate} > 0*Hz and {uniform} < {rate}*dt"
+        return refreshed(b2.NeuronGroup(int(n), model, threshold=threshold, reset=reset or None,
+                                        namespace=ns, **kwargs))
     if kind == "regular":
-        group = b2.NeuronGroup(int(n), "dphase/dt = stimulus_rates(t, i) : 1\n" + model, threshold="phase >= 1",
-                               reset="phase -= 1\n" + reset, method="euler", namespace=ns, **kwargs)
+        group = refreshed(b2.NeuronGroup(int(n), f"dphase/dt = {rate} : 1\n" + model, threshold="phase >= 1",
+                                         reset="phase -= 1\n" + reset, method="euler", namespace=ns, **kwargs))
         if phase is None:
             rng = rng or np.random.default_rng(0)
             phase = rng.uniform(0, 1, int(n))

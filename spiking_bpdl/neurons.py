@@ -145,7 +145,7 @@ class ConductanceLIFParams:
         return ns
 
 
-def lif_equations(params=None, input_current="I_ext", noise=None):
+def lif_equations(params=None, input_current="I_ext", noise=None, noise_term=None):
     """Brian2 equations of a current-based LIF population.
 
     Parameters
@@ -156,6 +156,9 @@ def lif_equations(params=None, input_current="I_ext", noise=None):
         per-neuron parameter ``I_ext``. Pass e.g. ``'stimulus(t, i)'`` for a TimedArray.
     noise : bool, optional
         Add the white-noise term (default: ``params.sigma > 0``).
+    noise_term : str, optional
+        Use this expression (volt/second) as the noise term instead of
+        ``sigma*sqrt(2/tau_m)*xi``, e.g. a per-neuron variable refreshed every step.
 
     Returns
     -------
@@ -164,7 +167,10 @@ def lif_equations(params=None, input_current="I_ext", noise=None):
     b2 = _u()
     params = params or LIFParams()
     noise = params.sigma > 0 if noise is None else noise
-    noise_term = " + sigma*sqrt(2/tau_m)*xi" if noise else ""
+    if noise_term is not None:
+        noise_term = f" + {noise_term}"
+    else:
+        noise_term = " + sigma*sqrt(2/tau_m)*xi" if noise else ""
     eqs = f"dv/dt = (-v + R*(I_in + I_syn))/tau_m{noise_term} : volt (unless refractory)\n"
     eqs += f"I_in = {input_current} : amp\n"
     if input_current == "I_ext":

@@ -87,7 +87,7 @@ def test_exponential_filter_single_spike_and_mean():
     assert r[grid > 0.2, 0].mean() == pytest.approx(expected, rel=5e-3)
 
 
-def _run_sequence(kind, rates, presentation, rest, seed=0):
+def _run_sequence(kind, rates, presentation, rest, seed=0, refresh=False):
     import brian2 as b2
 
     from spiking_bpdl.codegen import configure_target
@@ -97,7 +97,8 @@ def _run_sequence(kind, rates, presentation, rest, seed=0):
     b2.start_scope()
     b2.defaultclock.dt = 0.1 * b2.ms
     timed, schedule = stimulus_timed_array(rates, presentation, rest, dt=1e-4)
-    group = make_input_group(rates.shape[1], timed, kind=kind, rng=np.random.default_rng(seed))
+    group = make_input_group(rates.shape[1], timed, kind=kind, rng=np.random.default_rng(seed),
+                             refresh=timed.dt * b2.second if refresh else None)
     mon = b2.SpikeMonitor(group)
     net = b2.Network(group, mon)
     net.run(schedule.duration * b2.second)  # the whole sequence in ONE run
@@ -126,6 +127,17 @@ def test_regular_sequence_counts_are_exact_to_one_spike():
     counts = spike_counts(idx, t, n, sched.starts, sched.stops + 1e-4)
     assert np.all(np.abs(counts - rates * 0.2) <= 1.0 + 1e-9)
     assert spike_counts(idx, t, n, sched.stops + 2e-4, sched.stops + 0.1).sum() == 0
+
+
+@pytest.mark.parametrize("kind", ["poisson", "regular"])
+def test_refreshed_rates_give_identical_spikes(kind):
+    """Reading the rate once per TimedArray step (run_regularly) changes nothing but the cost."""
+    rates = np.array([np.linspace(5, 150, 30), np.linspace(150, 5, 30)])
+    every_step = _run_sequence(kind, rates, 0.1, 0.05, seed=2)
+    refreshed = _run_sequence(kind, rates, 0.1, 0.05, seed=2, refresh=True)
+    assert every_step[0].size > 100
+    np.testing.assert_array_equal(every_step[0], refreshed[0])
+    np.testing.assert_array_equal(every_step[1], refreshed[1])
 
 
 def test_timed_array_rejects_bad_input():
