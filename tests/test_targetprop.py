@@ -52,6 +52,12 @@ def test_paper_configuration_file_matches_defaults():
     ({"model": {"h1_activation": "tanhh"}}, "h1_activation"),
     ({"training": {"sigma_x": -0.1}}, "sigma_x"),
     ({"inference": {"clip": 1}}, "must be bool"),
+    ({"training": {"lr_decay": 0.0}}, "lr_decay"),
+    ({"training": {"lr_decay": 1.5}}, "lr_decay"),
+    ({"training": {"lr_decay_start": -1}}, "lr_decay_start"),
+    ({"training": {"lr_encoder_top": -1e-4}}, "lr_encoder_top"),
+    ({"training": {"sigma_h1_top": -0.1}}, "sigma_h1_top"),
+    ({"training": {"lr_decay_start": 2.5}}, "must be int"),
 ])
 def test_malformed_configuration_raises_config_error(data, match):
     with pytest.raises(ConfigError, match=match):
@@ -86,7 +92,9 @@ def test_train_step_is_adam_on_the_local_loss_gradients(small_config, splits):
     x_c = gaussian_corruption(x, cfg.sigma_x, rng)
     h1_c = gaussian_corruption(h1, cfg.sigma_h1, rng)
     h2_c = bernoulli_mean_corruption(h2, cfg.top_bernoulli_samples, rng)
+    h1_top = gaussian_corruption(h1, cfg.sigma_h1_top, rng)
     model.train_batch(x, np.random.default_rng(42))
+    lrs = model.learning_rates(1)
 
     def check(pair_index, name, loss):
         param = before[pair_index][name].astype(np.float64)
@@ -101,7 +109,7 @@ def test_train_step_is_adam_on_the_local_loss_gradients(small_config, splits):
             param[i] = keep
             grads.append((vals[0] - vals[1]) / 2e-3)
         step = model.pairs[pair_index].parameters()[name][idx] - before[pair_index][name][idx]
-        lr = cfg.lr_encoder if name in ("W", "b") else cfg.lr_decoder
+        lr = lrs[pair_index][name]
         for g, s in zip(grads, step):
             if abs(g) > 1e-4:  # a clear sign
                 assert s == pytest.approx(-lr * np.sign(g), rel=1e-2)
@@ -117,7 +125,23 @@ def test_train_step_is_adam_on_the_local_loss_gradients(small_config, splits):
     check(0, "V", lambda v: pair_with(0, "V", v).decoder_loss(h1_c, x))
     check(0, "W", lambda v: pair_with(0, "W", v).encoder_loss(x_c, h1))
     check(1, "V", lambda v: pair_with(1, "V", v).decoder_loss(h2_c, h1))
-    check(1, "W", lambda v: pair_with(1, "W", v).encoder_loss(h1_c, h2))
+    check(1, "W", lambda v: pair_with(1, "W", v).encoder_loss(h1_top, h2))
+
+
+def test_learning_rate_schedule():
+    """Per-layer rates (f2 may have its own) and the per-epoch decay after lr_decay_start."""
+    cfg = TargetPropConfig(n_h1=8, n_h2=3, lr_encoder=1e-4, lr_encoder_top=2e-5, lr_decoder=1e-3,
+                           lr_decay=0.5, lr_decay_start=2)
+    model = TargetPropModel(cfg)
+    assert model.learning_rates(1) == model.learning_rates(2)
+    e1, e4 = model.learning_rates(1), model.learning_rates(4)
+    assert (e1[0]["W"], e1[1]["W"], e1[0]["V"], e1[1]["c"]) == (1e-4, 2e-5, 1e-3, 1e-3)
+    assert e4[1]["W"] == pytest.approx(2e-5 * 0.25) and e4[0]["V"] == pytest.approx(1e-3 * 0.25)
+    model.set_epoch(4)
+    assert [opt.lr for opt in model.optimizers] == e4
+    same = TargetPropModel(TargetPropConfig(n_h1=8, n_h2=3, lr_encoder=1e-4, lr_encoder_top=0.0,
+                                            lr_decay=1.0))  # 0: as f1; no decay
+    assert same.learning_rates(7)[1]["W"] == 1e-4
 
 
 # -- INFERENCE, GENERATE, in-painting ------------------------------------------------------

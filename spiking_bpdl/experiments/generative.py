@@ -170,6 +170,7 @@ def train(config, splits, out_dir, resume=False, progress=True, log=print, selec
     for epoch in range(start + 1, config.epochs + 1):
         t0 = time.perf_counter()
         rng = _epoch_rng(config.seed, epoch)
+        model.set_epoch(epoch)
         order = rng.permutation(n)
         bar = Progress(n, desc=f"epoch {epoch}/{config.epochs}", unit="img", enabled=progress)
         sums, count = {}, 0

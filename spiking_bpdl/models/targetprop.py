@@ -68,9 +68,14 @@ class TargetPropConfig:
         20 epochs of minibatches of 100.
     lr_decoder, lr_encoder : float
         Adam learning rates (the encoder's is 10x smaller to avoid a collapse of ``h2``).
-    sigma_x, sigma_h1 : float
-        Gaussian corruption of the pixels (encoder ``f1`` input) and of ``h1`` (input of
-        ``g1`` and ``f2``).
+    lr_encoder_top : float
+        Adam learning rate of the top encoder ``f2`` alone (0: use ``lr_encoder``).
+    lr_decay, lr_decay_start : float, int
+        Every learning rate is multiplied by ``lr_decay ** max(0, epoch - lr_decay_start)``
+        in epoch ``epoch`` (1-based); ``lr_decay = 1`` keeps them constant.
+    sigma_x, sigma_h1, sigma_h1_top : float
+        Gaussian corruption of the pixels (encoder ``f1`` input), of ``h1`` as the input of
+        ``g1``, and of ``h1`` as the input of the top encoder ``f2``.
     top_bernoulli_samples : int
         Corruption of ``h2``: mean of this many Bernoulli draws (3).
     n_validation : int
@@ -105,8 +110,12 @@ class TargetPropConfig:
     batch_size: int = 100
     lr_decoder: float = 1e-3
     lr_encoder: float = 1e-4
+    lr_encoder_top: float = 3e-3
+    lr_decay: float = 0.5
+    lr_decay_start: int = 2
     sigma_x: float = 0.3
     sigma_h1: float = 0.3
+    sigma_h1_top: float = 0.3
     top_bernoulli_samples: int = 3
     n_train: int = 0
     n_validation: int = 10000
@@ -114,7 +123,7 @@ class TargetPropConfig:
     prior_samples: int = 10000
     generate_rounds: int = 3
     generate_alpha: float = 0.3
-    select_samples: int = 1000
+    select_samples: int = 2000
     select_sigma: float = 0.2
     init_scale: float = 1.0
     seed: int = 0
@@ -129,16 +138,18 @@ class TargetPropConfig:
                      "top_bernoulli_samples", "prior_samples"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        for name in ("n_validation", "select_samples", "n_train", "generate_rounds"):
+        for name in ("n_validation", "select_samples", "n_train", "generate_rounds", "lr_decay_start"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("inference_delta", "lr_decoder", "lr_encoder", "prior_variance_scale", "select_sigma",
                      "init_scale"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("inference_alpha", "sigma_x", "sigma_h1", "generate_alpha"):
+        for name in ("inference_alpha", "sigma_x", "sigma_h1", "sigma_h1_top", "generate_alpha", "lr_encoder_top"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
 
     def to_dict(self):
         """Plain dict of every field (JSON-able; stored in checkpoints)."""
@@ -156,7 +167,8 @@ class TargetPropConfig:
 _SECTIONS = {
     "model": ("n_visible", "n_h1", "n_h2", "h1_activation", "h2_activation", "visible_activation", "init_scale"),
     "inference": ("inference_steps", "inference_delta", "inference_alpha", "clip"),
-    "training": ("epochs", "batch_size", "lr_decoder", "lr_encoder", "sigma_x", "sigma_h1",
+    "training": ("epochs", "batch_size", "lr_decoder", "lr_encoder", "lr_encoder_top", "lr_decay",
+                 "lr_decay_start", "sigma_x", "sigma_h1", "sigma_h1_top",
                  "top_bernoulli_samples", "n_train", "n_validation", "select_samples", "select_sigma", "seed"),
     "generation": ("prior_variance_scale", "prior_samples", "generate_rounds", "generate_alpha"),
 }
@@ -248,14 +260,26 @@ class TargetPropModel:
             LayerPair(config.n_h1, config.n_h2, config.h2_activation, config.h1_activation, rng,
                       init_scale=config.init_scale),
         ]
-        lrs = {"W": config.lr_encoder, "b": config.lr_encoder, "V": config.lr_decoder, "c": config.lr_decoder}
-        self.optimizers = [Adam(p.parameters(), lr=lrs) for p in self.pairs]
+        self.optimizers = [Adam(p.parameters(), lr=lrs) for p, lrs in zip(self.pairs, self.learning_rates())]
         self.prior_mean = None
         self.prior_var = None
         self.prior_weights = None
         self.initialised = False
 
     # -- helpers ------------------------------------------------------------------
+    def learning_rates(self, epoch=1):
+        """Adam learning rates ``[{W, b, V, c}]`` of the two pairs in (1-based) ``epoch``."""
+        cfg = self.config
+        scale = cfg.lr_decay ** max(0, int(epoch) - cfg.lr_decay_start)
+        top = cfg.lr_encoder_top or cfg.lr_encoder
+        return [{"W": enc * scale, "b": enc * scale, "V": cfg.lr_decoder * scale, "c": cfg.lr_decoder * scale}
+                for enc in (cfg.lr_encoder, top)]
+
+    def set_epoch(self, epoch):
+        """Set the optimisers' learning rates for ``epoch`` (the decay schedule)."""
+        for opt, lrs in zip(self.optimizers, self.learning_rates(epoch)):
+            opt.lr = lrs
+
     def _clip(self, h1, h2):
         if self.config.clip:
             np.maximum(h1, 0, out=h1)
@@ -371,11 +395,12 @@ class TargetPropModel:
         x_c = gaussian_corruption(x, cfg.sigma_x, rng)
         h1_c = gaussian_corruption(h1, cfg.sigma_h1, rng)
         h2_c = bernoulli_mean_corruption(h2, cfg.top_bernoulli_samples, rng)
+        h1_top = gaussian_corruption(h1, cfg.sigma_h1_top, rng)
         p1, p2 = self.pairs
         g_dec1, l_dec1 = p1.decoder_gradients(h1_c, x)
         g_enc1, l_enc1 = p1.encoder_gradients(x_c, h1)
         g_dec2, l_dec2 = p2.decoder_gradients(h2_c, h1)
-        g_enc2, l_enc2 = p2.encoder_gradients(h1_c, h2)
+        g_enc2, l_enc2 = p2.encoder_gradients(h1_top, h2)
         self.optimizers[0].step({**g_dec1, **g_enc1})
         self.optimizers[1].step({**g_dec2, **g_enc2})
         return {"rec_x": l_dec1, "enc_h1": l_enc1, "rec_h1": l_dec2, "enc_h2": l_enc2}
