@@ -51,8 +51,8 @@ def naive_loop(cfg, x, W, V):
     the reconstruction, are set from Python before every sample; ONE ``run()`` per sample,
     the phases following ``t - t_start`` inside it; pair STDP with the per-synapse
     event-driven traces of Brian2's STDP example. Same neurons, same rule (all-to-all
-    pairing, contrastive sign window) and same learning as the engine. Returns the synaptic
-    events processed (the engine's definition)."""
+    pairing, contrastive sign window), same learning and same recorded spikes as the engine.
+    Returns the synaptic events processed (the engine's definition)."""
     import brian2 as b2
 
     from spiking_bpdl.codegen import configure_target
@@ -94,7 +94,8 @@ def naive_loop(cfg, x, W, V):
     for s in (sW, sV, sF):
         s.connect()
     sW.w, sV.w, sF.w = W.ravel(), V.ravel(), W.ravel()
-    counts = [b2.SpikeMonitor(g, record=False, name=f"naive_count_{g.name}") for g in (inp, hidden, recon)]
+    # the engine's outputs: hidden and reconstruction spike trains (for the loss), input spike count
+    counts = [b2.SpikeMonitor(g, record=g is not inp, name=f"naive_mon_{g.name}") for g in (inp, hidden, recon)]
     net = b2.Network(inp, hidden, recon, sW, sV, sF, *counts, name="naive_net")
     for k in range(x.shape[0]):
         inp.rates = cfg.max_rate * x[k] * b2.Hz

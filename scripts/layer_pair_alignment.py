@@ -1,0 +1,76 @@
+"""How well does one block of spiking STDP updates follow the rate rule? (diagnostic)
+
+Trains the rate twin for 1,000 samples (so the weights are typical of early learning), then
+presents one block of 100 corrupted training digits K times to the spiking network with the
+same weights (independent spike trains, no weight carry-over) and compares each spiking
+update (dW, dV) with the rate rule's update for the same digits: cosine of a single block,
+cosine of the mean of K blocks, cosine between two repetitions, and the regression slope of
+the mean spiking update on the rate update (1 = the rate twin predicts the STDP update's size).
+Also the reconstruction's spike-count rate change between the phases against the rate twin's.
+
+    python scripts/layer_pair_alignment.py [--network networks/layer_pair_mnist.toml] [--repeats 6]
+        [--out docs/results/layer_pairs/alignment.json]
+"""
+
+import argparse
+import dataclasses
+import json
+
+import numpy as np
+
+from spiking_bpdl._io import write_json
+from spiking_bpdl.codegen import use_target
+from spiking_bpdl.rate.lif_layer_pair import (RateTrainer, corrupt, init_weights, load_images, load_layer_pair,
+                                              rate_rule_updates, with_mean_bias)
+from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
+
+
+def cosine(a, b):
+    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--network", default="networks/layer_pair_mnist.toml")
+    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--target", default="cpp_standalone")
+    parser.add_argument("--out", default="docs/results/layer_pairs/alignment.json")
+    args = parser.parse_args()
+    cfg = load_layer_pair(args.network)
+    cfg = dataclasses.replace(cfg, block=100)
+    x = load_images(cfg, "train", 2100)
+    cfg = with_mean_bias(cfg, x)
+    W, V = init_weights(cfg, np.random.default_rng(0))
+    W, V, _ = RateTrainer(cfg, "rate").train_block(corrupt(x[:1000], cfg, np.random.default_rng(1)), x[:1000], W, V)
+    xb = x[2000:2100]
+    xin = corrupt(xb, cfg, np.random.default_rng(2))
+    dW_rate, dV_rate, info = rate_rule_updates(xin, xb, W, V, cfg)
+    dWs, dVs, recon = [], [], None
+    with use_target(args.target) as directory:
+        sim = SpikingLayerPair(cfg, 100, args.target, directory)
+        for k in range(args.repeats):
+            res = sim.run_block(xin, xb, W, V, learn=True, seed=k)
+            dWs.append(res.W - W)
+            dVs.append(res.V - V)
+            if recon is None:
+                free = res.recon_free / (cfg.free_phase - cfg.plasticity_onset)
+                recon = ((res.recon_all - res.recon_free) / cfg.target_phase - free, free)
+    d_spk, free = recon
+    d_rate = info["rho_r_t"] - info["rho_r"]
+    out = {"network": cfg.name, "repeats": args.repeats, "samples_per_block": 100,
+           "recon_free_rate_mean_hz": {"spiking": float(free.mean()), "rate": float(info["rho_r"].mean())},
+           "recon_rate_change": {"slope_spiking_on_rate": float(np.sum(d_spk * d_rate) / np.sum(d_rate**2)),
+                                 "correlation": float(np.corrcoef(d_spk.ravel(), d_rate.ravel())[0, 1])}}
+    for name, spk, rate in (("V", dVs, dV_rate), ("W", dWs, dW_rate)):
+        mean = np.mean(spk, axis=0)
+        out[name] = {"cosine_single_block": float(np.mean([cosine(s, rate) for s in spk])),
+                     "cosine_mean_of_repeats": cosine(mean, rate),
+                     "cosine_between_repeats": float(np.mean([cosine(spk[i], spk[i + 1]) for i in range(len(spk) - 1)])),
+                     "slope_mean_on_rate": float(np.sum(mean * rate) / np.sum(rate * rate)),
+                     "norm_single_over_rate": float(np.mean([np.linalg.norm(s) for s in spk]) / np.linalg.norm(rate))}
+    write_json(args.out, out)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
