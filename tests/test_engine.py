@@ -90,8 +90,9 @@ def _block_stats(cfg, target, W, V, x, seed, directory=None):
 
     with use_target(target, directory=directory) as d:
         sim = SpikingLayerPair(cfg, cfg.block, target, d)
-        res = sim.run_block(x, x, W, V, learn=True, seed=seed)
-    return res
+        frozen = sim.run_block(x, x, W, V, learn=False, seed=seed)
+        learning = sim.run_block(x, x, W, V, learn=True, seed=seed + 1)
+    return frozen, learning
 
 
 @pytest.mark.slow
@@ -112,8 +113,14 @@ def test_spiking_loss_decreases_standalone(standalone_dir):
 @pytest.mark.standalone
 @pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
 def test_standalone_and_runtime_learn_alike(standalone_dir):
-    """Same weights and digits on numpy and cpp_standalone: spike counts per sample agree within
-    5 standard errors, and both move V along the rate rule (positive cosine)."""
+    """Same weights and digits on numpy and cpp_standalone: with plasticity off, spike counts per
+    sample agree within 5 standard errors; with plasticity on, both move V along the rate rule
+    (positive cosine).
+
+    The counts are compared without plasticity because with it the weights drift within the
+    block, which correlates the samples of one run, so the per-sample standard error would
+    understate the run-to-run spread (measured: means of 50-sample plastic blocks differ by up
+    to 5 % between seeds, frozen ones by under 1 %)."""
     from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images, with_mean_bias
 
     cfg = _small(block=50)
@@ -126,11 +133,11 @@ def test_standalone_and_runtime_learn_alike(standalone_dir):
            "cpp_standalone": _block_stats(cfg, "cpp_standalone", W, V, x, seed=5, directory=standalone_dir)}
     _, dV_rate, _ = rate_rule_updates(x, x, W, V, cfg)
     for name in ("recon_free", "hidden_free"):
-        a = getattr(out["numpy"], name).sum(axis=1).astype(float)
-        b = getattr(out["cpp_standalone"], name).sum(axis=1).astype(float)
+        a = getattr(out["numpy"][0], name).sum(axis=1).astype(float)
+        b = getattr(out["cpp_standalone"][0], name).sum(axis=1).astype(float)
         se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
         assert abs(a.mean() - b.mean()) < 5 * se + 1e-9, name
-    for t, res in out.items():
+    for t, (_, res) in out.items():
         dV = res.V - V
         cos = np.sum(dV * dV_rate) / np.sqrt(np.sum(dV**2) * np.sum(dV_rate**2))
         assert cos > 0, (t, cos)
