@@ -19,7 +19,7 @@ On the runtime targets (numpy, cython) both fall back to Brian2's ``rand``/``ran
 
 import numpy as np
 
-__all__ = ["fast_rand", "fast_randn"]
+__all__ = ["fast_rand", "fast_randn", "membrane_noise", "redraw_noise"]
 
 _STATE = r"""
 #ifndef SPIKING_BPDL_SPLITMIX_STATE
@@ -97,3 +97,36 @@ def fast_randn():
     if "randn" not in _cache:
         _cache["randn"] = _make("fast_randn", _RANDN, "randn")
     return _cache["randn"]
+
+
+def membrane_noise(params, dt):
+    """LIF membrane noise driven by :func:`fast_randn` (Euler-Maruyama with held increments).
+
+    The increment ``sigma*sqrt(2 dt/tau_m)*eta`` of ``sigma*sqrt(2/tau_m)*xi`` is written as the
+    rate ``noise_scale*eta`` with ``noise_scale = sigma*sqrt(2/(tau_m dt))``, and ``eta`` is a
+    per-neuron variable that :func:`redraw_noise` redraws before every state update.
+
+    Parameters
+    ----------
+    params : spiking_bpdl.neurons.LIFParams
+    dt : float
+        The simulation time step (s).
+
+    Returns
+    -------
+    namespace : dict
+        ``fast_randn`` and ``noise_scale`` for the group's namespace.
+    noise_term : str
+        For :func:`spiking_bpdl.neurons.lif_equations` (``noise_term=``).
+    equations : str
+        The declaration of ``eta`` to add to the group's equations.
+    """
+    from brian2 import second, volt
+
+    scale = params.sigma * np.sqrt(2.0 / (params.tau_m * dt)) * volt / second
+    return {"fast_randn": fast_randn(), "noise_scale": scale}, "noise_scale*eta", "eta : 1\n"
+
+
+def redraw_noise(group, name=None):
+    """Redraw ``eta`` of ``group`` at every step, before the state update (see :func:`membrane_noise`)."""
+    group.run_regularly("eta = fast_randn()", when="start", order=0, name=name)

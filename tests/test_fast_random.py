@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from spiking_bpdl.codegen import compiler_available, use_target
-from spiking_bpdl.fast_random import fast_rand, fast_randn
+from spiking_bpdl.fast_random import fast_rand, fast_randn, membrane_noise, redraw_noise
 from spiking_bpdl.neurons import LIFParams, lif_equations, siegert_rate
 
 pytestmark = [pytest.mark.standalone,
@@ -53,11 +53,12 @@ def test_noisy_lif_with_fast_noise_fires_at_the_siegert_rate(tmp_path):
         b2.seed(1)
         b2.defaultclock.dt = dt * b2.second
         ns = params.namespace()
-        ns.update(fast_randn=fast_randn(), noise_scale=params.sigma * np.sqrt(2 / (params.tau_m * dt)) * b2.volt / b2.second)
-        eqs = lif_equations(params, noise_term="noise_scale*eta") + b2.Equations("eta : 1")
+        noise_ns, noise_term, eta = membrane_noise(params, dt)  # what the layer-pair engine uses
+        ns.update(noise_ns)
+        eqs = lif_equations(params, noise_term=noise_term) + b2.Equations(eta)
         g = b2.NeuronGroup(len(currents) * n_per, eqs, threshold="v > v_threshold", reset="v = v_reset",
                            refractory="t_ref", method="euler", namespace=ns)
-        g.run_regularly("eta = fast_randn()", when="start")
+        redraw_noise(g)
         g.I_ext = np.repeat(currents, n_per) * b2.amp
         mon = b2.SpikeMonitor(g)
         b2.Network(g, mon).run((duration + warmup) * b2.second)

@@ -155,13 +155,14 @@ class SpikingLayerPair:
         # run_regularly operation that runs before the state update.
         fast = self.target == "cpp_standalone"
         noisy = params.sigma > 0
-        noise_term = None
+        noise_term, eta = None, ""
         if fast:
-            from ..fast_random import fast_rand, fast_randn
+            from ..fast_random import fast_rand, membrane_noise, redraw_noise
 
-            ns.update(fast_rand=fast_rand(), fast_randn=fast_randn(),
-                      noise_scale=params.sigma * np.sqrt(2.0 / (params.tau_m * cfg.dt)) * b2.volt / b2.second)
-            noise_term = "noise_scale*eta" if noisy else None
+            ns["fast_rand"] = fast_rand()
+            if noisy:
+                noise_ns, noise_term, eta = membrane_noise(params, cfg.dt)
+                ns.update(noise_ns)
         # Stimuli and gates change once per presentation or slot: run_regularly copies them into
         # variables then, so no TimedArray is evaluated per neuron and time step.
         inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", rng=self._rng,
@@ -171,7 +172,7 @@ class SpikingLayerPair:
         method = "euler" if noisy else "exact"
         traces = ("dapre/dt = -apre/tau_plus : 1\n"
                   "dapost/dt = -apost/tau_minus : 1\n"
-                  "plastic_W : 1 (shared)\n" + ("eta : 1\n" if noise_term else ""))
+                  "plastic_W : 1 (shared)\n" + eta)
         hid_eqs = lif_equations(params, input_current="bias_h*v_threshold/R", noise_term=noise_term) + b2.Equations(
             traces)
         hidden = b2.NeuronGroup(n_h, hid_eqs, threshold="v > v_threshold",
@@ -183,7 +184,7 @@ class SpikingLayerPair:
             noise_term=noise_term,
         ) + b2.Equations("dapost/dt = -apost/tau_minus : 1\ndrtrace/dt = -rtrace/tau_filter : Hz\n"
                          "bias_r : 1 (constant)\nx_target : 1\ntarget_on : 1 (shared)\nplastic_V : 1 (shared)\n"
-                         + ("eta : 1\n" if noise_term else ""))
+                         + eta)
         recon = b2.NeuronGroup(n_in, rec_eqs, threshold="v > v_threshold",
                                reset="v = v_reset\napost += 1\nrtrace += 1/tau_filter", refractory="t_ref",
                                method=method, namespace=ns, name="lp_recon")
@@ -195,7 +196,7 @@ class SpikingLayerPair:
         hidden.run_regularly("plastic_W = lp_plastic_W(t)", dt=slot_q, when="start", order=-1, name="lp_hidden_gate")
         if noise_term:
             for group in (hidden, recon):
-                group.run_regularly("eta = fast_randn()", when="start", order=0, name=f"{group.name}_noise")
+                redraw_noise(group, name=f"{group.name}_noise")
         hidden.v = "v_reset + rand()*(v_threshold - v_reset)"
         recon.v = "v_reset + rand()*(v_threshold - v_reset)"
         syn_W = b2.Synapses(
