@@ -141,3 +141,42 @@ def test_standalone_and_runtime_learn_alike(standalone_dir):
         dV = res.V - V
         cos = np.sum(dV * dV_rate) / np.sqrt(np.sum(dV**2) * np.sum(dV_rate**2))
         assert cos > 0, (t, cos)
+
+
+@pytest.mark.parametrize("target", ["numpy", "cython"])
+def test_spike_counters_equal_a_spike_monitor(target):
+    """The per-sample counters that replaced per-step spike monitors count the same spikes."""
+    import brian2 as b2
+
+    from spiking_bpdl.codegen import use_target
+    from spiking_bpdl.encoding import spike_counts
+    from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images, with_mean_bias
+    from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
+
+    if target == "cython" and not compiler_available():
+        pytest.skip("needs a C++ compiler")
+    cfg = _tiny_spiking(block=4, w_init_std=0.3)
+    x = load_images(cfg, "train", 4)
+    cfg = with_mean_bias(cfg, x)
+    W, V = init_weights(cfg, np.random.default_rng(1))
+    V = np.random.default_rng(2).normal(0, 0.3, V.shape)
+    with use_target(target):
+        b2.seed(5)
+        sim = SpikingLayerPair(cfg, 4, target)
+        net = sim._build(x, x, W, V, learn=True)
+        mon_r = b2.SpikeMonitor(sim._objects["recon"])
+        mon_h = b2.SpikeMonitor(sim._objects["hidden"])
+        mon_i = b2.SpikeMonitor(sim._objects["inp"], record=False)
+        net.add(mon_r, mon_h, mon_i)
+        net.run(4 * cfg.presentation * b2.second, namespace={})
+        res = sim._collect()
+        ri, rt = np.array(mon_r.i[:]), np.array(mon_r.t[:] / b2.second)
+        hi, ht = np.array(mon_h.i[:]), np.array(mon_h.t[:] / b2.second)
+        n_in_spikes = int(mon_i.num_spikes)
+    starts = np.arange(4) * cfg.presentation
+    on, free_end = starts + cfg.plasticity_onset, starts + cfg.free_phase
+    assert ri.size > 50 and hi.size > 20  # the comparison is not trivially 0 == 0
+    np.testing.assert_array_equal(res.recon_free, spike_counts(ri, rt, cfg.n_in, on, free_end))
+    np.testing.assert_array_equal(res.recon_all, spike_counts(ri, rt, cfg.n_in, on, starts + cfg.presentation))
+    np.testing.assert_array_equal(res.hidden_free, spike_counts(hi, ht, cfg.n_hidden, on, free_end))
+    assert res.n_spikes == n_in_spikes + ri.size + hi.size

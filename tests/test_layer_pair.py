@@ -144,3 +144,64 @@ def test_bad_definitions_raise_one_line_config_errors(tmp_path, changes, message
     with pytest.raises(ConfigError, match=message) as exc:
         load_layer_pair(_write(tmp_path, changes))
     assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ([("[layer_pair]\n", "[layer_pair]\ncycles = 0\n")], "cycles must be positive"),
+    ([("[training]\n", "[training]\nlr_decay_samples = -5\n")], "lr_decay_samples must be >= 0"),
+    ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = -1e-3")], "A_minus must be >= 0"),
+])
+def test_bad_schedule_keys_raise_one_line_config_errors(tmp_path, changes, message):
+    with pytest.raises(ConfigError, match=message) as exc:
+        load_layer_pair(_write(tmp_path, changes))
+    assert "\n" not in str(exc.value)
+
+
+def test_unbalanced_window_and_schedule_keys_are_read(tmp_path):
+    cfg = load_layer_pair(_write(tmp_path, [
+        ("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = 5e-4"),
+        ("[training]\n", "[training]\nlr_decay_samples = 400\n"),
+        ("[layer_pair]\n", "[layer_pair]\ncycles = 2\n")]))
+    assert cfg.A_minus("V") == pytest.approx(5e-4)
+    assert cfg.A_minus("W") == pytest.approx(cfg.A_plus_W * cfg.tau_plus / cfg.tau_minus)  # derived: balanced
+    assert cfg.cycles == 2
+    assert [cfg.lr_scale(s) for s in (0, 400, 1200)] == pytest.approx([1.0, 0.5, 0.25])
+    assert load_layer_pair(SMALL).lr_scale(10**6) == 1.0  # no decay unless asked for
+
+
+@pytest.mark.parametrize("cycles", [1, 3])
+def test_phase_gates_are_balanced_and_follow_the_cycles(cycles):
+    from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
+
+    cfg = _tiny(dt=1e-3, free_phase=30e-3, target_phase=10e-3, plasticity_onset=10e-3, cycles=cycles)
+    assert cfg.presentation == pytest.approx(30e-3 + 10e-3 + (cycles - 1) * 20e-3)
+    phases = cfg.phases()
+    assert [p[2] for p in phases] == [False, True] * cycles
+    assert phases[-1][1] == pytest.approx(cfg.presentation)
+    sim = SpikingLayerPair(cfg, block=2)
+    on, gate_W, gate_V, slot = sim._phase_arrays(learn=True, lr_scale=0.5)
+    per = len(on) // 2
+    t = np.arange(per) * slot
+    # +0.5 for the first L of every target phase, -0.5 for the last L of every free phase
+    assert np.sum(gate_W[:per] > 0) == np.sum(gate_W[:per] < 0) == cycles * round(cfg.plasticity_window / slot)
+    assert set(np.unique(gate_W)) == {-0.5, 0.0, 0.5}
+    np.testing.assert_array_equal(on[:per] > 0, gate_W[:per] > 0)
+    assert np.all(gate_W[:per][t < cfg.plasticity_onset] == 0)
+    np.testing.assert_array_equal(gate_V, gate_W)  # contrastive V window
+    off = sim._phase_arrays(learn=False)
+    assert not np.any(off[0]) and not np.any(off[1]) and not np.any(off[2])
+
+
+def test_learning_rate_schedule_scales_every_rate_step():
+    from spiking_bpdl.rate.lif_layer_pair import RateTrainer
+
+    cfg = _tiny(feedback_gain=0.2, nudge=0.5, minibatch=4)
+    rng = np.random.default_rng(0)
+    x = rng.random((4, cfg.n_in))
+    W, V = rng.normal(0, 0.05, (cfg.n_in, cfg.n_hidden)), rng.normal(0, 0.05, (cfg.n_hidden, cfg.n_in))
+    for backend in ("rate", "backprop"):
+        trainer = RateTrainer(dataclasses.replace(cfg, backprop_lr_W=1e-3, backprop_lr_V=1e-2), backend)
+        W1, V1, _ = trainer.train_block(x, x, W, V)
+        Wq, Vq, _ = trainer.train_block(x, x, W, V, lr_scale=0.25)
+        np.testing.assert_allclose(Wq - W, 0.25 * (W1 - W), rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(Vq - V, 0.25 * (V1 - V), rtol=1e-9, atol=1e-15)

@@ -98,6 +98,8 @@ class LayerPairConfig:
     v_init_std: float = 0.0
     A_plus_W: float = 1e-4
     A_plus_V: float = 1e-4
+    A_minus_W: object = None  # None: balanced window (A_minus tau_minus = A_plus tau_plus)
+    A_minus_V: object = None
     tau_plus: float = 20e-3
     tau_minus: float = 20e-3
     # learning scheme
@@ -108,6 +110,7 @@ class LayerPairConfig:
     feedback_gain: float = 0.2
     tau_filter: float = 20e-3
     v_window: str = "contrastive"
+    cycles: int = 1
     dt: float = 0.5e-3
     # data
     dataset: str = "mnist"
@@ -126,6 +129,7 @@ class LayerPairConfig:
     target: str = "cython"
     backprop_lr_W: float = 0.0
     backprop_lr_V: float = 0.0
+    lr_decay_samples: float = 0.0
 
     # ------------------------------------------------------------------ derived numbers
     @property
@@ -147,12 +151,43 @@ class LayerPairConfig:
 
     @property
     def presentation(self):
-        """Free plus target phase (s)."""
-        return self.free_phase + self.target_phase
+        """One sample's presentation (s): the first free phase and target phase, then
+        ``cycles - 1`` more (free, target) pairs of ``target_phase`` each."""
+        return self.free_phase + self.target_phase + (self.cycles - 1) * 2 * self.target_phase
+
+    @property
+    def plasticity_window(self):
+        """``L``: the gated stretch at the end of each free phase and the start of each target phase (s)."""
+        return min(self.free_phase - self.plasticity_onset, self.target_phase)
+
+    def phases(self):
+        """The presentation's phases as ``(start, end, is_target)`` tuples (s)."""
+        out = [(0.0, self.free_phase, False)]
+        t = self.free_phase
+        for k in range(self.cycles):
+            if k:
+                out.append((t, t + self.target_phase, False))
+                t += self.target_phase
+            out.append((t, t + self.target_phase, True))
+            t += self.target_phase
+        return out
 
     @property
     def image_side(self):
         return int(round(np.sqrt(self.n_in)))
+
+    def lr_scale(self, samples_done):
+        """Learning-rate factor after ``samples_done`` training samples, the same for every
+        backend: ``1 / (1 + samples_done / lr_decay_samples)`` (1 when the decay is 0)."""
+        if self.lr_decay_samples <= 0:
+            return 1.0
+        return 1.0 / (1.0 + samples_done / self.lr_decay_samples)
+
+    def A_minus(self, which):
+        """Depression amplitude of ``'W'`` or ``'V'`` (derived for a balanced window)."""
+        A = self.A_plus_W if which == "W" else self.A_plus_V
+        am = self.A_minus_W if which == "W" else self.A_minus_V
+        return A * self.tau_plus / self.tau_minus if am is None else float(am)
 
     def stdp_rule(self, which):
         """The balanced :class:`~spiking_bpdl.plasticity.PairSTDP` window of ``'W'`` or ``'V'``."""
@@ -261,14 +296,12 @@ def config_from_spec(spec):
         A = _get(p, "A_plus", 1e-4, f"{where}plasticity.{r.name}", positive=True)
         tp = p.get("tau_plus", 20e-3)
         tm = p.get("tau_minus", 20e-3)
+        am = None
         if "A_minus" in p:
-            am = _get(p, "A_minus", 0, f"{where}plasticity.{r.name}", positive=True)
-            if abs(am * tm - A * tp) > 1e-6 * A * tp:
-                raise ConfigError(f"{where}plasticity.{r.name}: the window must be balanced "
-                                  f"(A_minus*tau_minus = A_plus*tau_plus); omit A_minus to derive it")
-        return A, tp, tm
+            am = _get(p, "A_minus", 0, f"{where}plasticity.{r.name}", nonneg=True)
+        return A, am, tp, tm
 
-    (aw, tpw, tmw), (av, tpv, tmv) = rule_params("W"), rule_params("V")
+    (aw, amw, tpw, tmw), (av, amv, tpv, tmv) = rule_params("W"), rule_params("V")
     if (tpw, tmw) != (tpv, tmv):
         raise ConfigError(f"{src}: W and V must use the same tau_plus/tau_minus in this version")
     inp = pops["input"].params
@@ -283,7 +316,7 @@ def config_from_spec(spec):
         encoder=_get(inp, "encoder", "poisson", f"{where}populations.input", kind=str),
         w_init_std=_get(spec.projections["W"].weight, "std", 0.05, f"{where}projections.W.weight", nonneg=True),
         v_init_std=_get(spec.projections["V"].weight, "std", 0.0, f"{where}projections.V.weight", nonneg=True),
-        A_plus_W=aw, A_plus_V=av, tau_plus=tpw, tau_minus=tmw,
+        A_plus_W=aw, A_plus_V=av, A_minus_W=amw, A_minus_V=amv, tau_plus=tpw, tau_minus=tmw,
         free_phase=_get(lp, "free_phase", 40e-3, f"{where}layer_pair", positive=True),
         target_phase=_get(lp, "target_phase", 60e-3, f"{where}layer_pair", positive=True),
         plasticity_onset=_get(lp, "plasticity_onset", 20e-3, f"{where}layer_pair", nonneg=True),
@@ -291,6 +324,7 @@ def config_from_spec(spec):
         feedback_gain=_get(lp, "feedback_gain", 0.2, f"{where}layer_pair", nonneg=True),
         tau_filter=_get(lp, "tau_filter", 20e-3, f"{where}layer_pair", positive=True),
         v_window=_get(lp, "v_window", "contrastive", f"{where}layer_pair", kind=str),
+        cycles=_get(lp, "cycles", 1, f"{where}layer_pair", kind=int, positive=True),
         dt=_get(lp, "dt", 0.5e-3, f"{where}layer_pair", positive=True),
         dataset=_get(data, "dataset", "mnist", f"{where}data", kind=str),
         source=_get(data, "source", "auto", f"{where}data", kind=str),
@@ -307,6 +341,7 @@ def config_from_spec(spec):
         target=_get(train, "target", "cython", f"{where}training", kind=str),
         backprop_lr_W=_get(train, "backprop_lr_W", 0.0, f"{where}training", nonneg=True),
         backprop_lr_V=_get(train, "backprop_lr_V", 0.0, f"{where}training", nonneg=True),
+        lr_decay_samples=_get(train, "lr_decay_samples", 0.0, f"{where}training", nonneg=True),
     )
     if cfg.plasticity_onset >= cfg.free_phase:
         raise ConfigError(f"{where}layer_pair.plasticity_onset must be shorter than free_phase")
@@ -559,8 +594,10 @@ class RateTrainer:
         lr_W = c.backprop_lr_W or c.eta_W * c.nudge * c.feedback_gain * c.max_rate**2 / c.tau_m
         return lr_W, lr_V
 
-    def train_block(self, x_in, x_clean, W, V):
-        """Train on the rows of one block in minibatches; returns new ``W, V`` and the mean loss."""
+    def train_block(self, x_in, x_clean, W, V, lr_scale=1.0):
+        """Train on the rows of one block in minibatches; returns new ``W, V`` and the mean loss.
+
+        ``lr_scale`` multiplies every step (the definition's learning-rate schedule)."""
         W, V = W.copy(), V.copy()
         mb = self.cfg.minibatch
         losses = []
@@ -569,12 +606,12 @@ class RateTrainer:
             if self.backend == "rate":
                 dW, dV, info = rate_rule_updates(xi, xc, W, V, self.cfg)
                 losses.append(float(np.mean((info["rho_r"] / self.cfg.max_rate - xc) ** 2)))
-                W += dW
-                V += dV
+                W += lr_scale * dW
+                V += lr_scale * dV
             else:
                 gW, gV, loss = backprop_gradients(xi, xc, W, V, self.cfg)
                 lr_W, lr_V = self.learning_rates
                 losses.append(2 * loss / xi.size)
-                W -= lr_W * gW
-                V -= lr_V * gV
+                W -= lr_scale * lr_W * gW
+                V -= lr_scale * lr_V * gV
         return W, V, float(np.mean(losses))

@@ -148,7 +148,7 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
             x_clean = x_train[idx]
             x_in = corrupt(x_clean, cfg, _block_rng(seed, k))
             t0 = time.perf_counter()
-            W, V, loss, ev = run_block(x_in, x_clean, W, V, k)
+            W, V, loss, ev = run_block(x_in, x_clean, W, V, k, cfg.lr_scale(done))
             train_s += time.perf_counter() - t0
             events += ev
             done += cfg.block
@@ -174,8 +174,8 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
             sim = SpikingLayerPair(cfg, cfg.block, target, directory)
             window = cfg.free_phase - cfg.plasticity_onset
 
-            def spiking_block(x_in, x_clean, W, V, k):
-                res = sim.run_block(x_in, x_clean, W, V, learn=True, seed=_brian_seed(seed, k))
+            def spiking_block(x_in, x_clean, W, V, k, lr_scale):
+                res = sim.run_block(x_in, x_clean, W, V, learn=True, seed=_brian_seed(seed, k), lr_scale=lr_scale)
                 x_hat = res.recon_free / (window * cfg.max_rate)
                 return res.W, res.V, float(np.mean((x_hat - x_clean) ** 2)), res.synaptic_events
 
@@ -197,8 +197,8 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     else:
         trainer = RateTrainer(cfg, backend)
 
-        def rate_block(x_in, x_clean, W, V, k):
-            W, V, loss = trainer.train_block(x_in, x_clean, W, V)
+        def rate_block(x_in, x_clean, W, V, k, lr_scale):
+            W, V, loss = trainer.train_block(x_in, x_clean, W, V, lr_scale)
             return W, V, loss, 0
 
         run_blocks(rate_block)

@@ -50,6 +50,12 @@ from ..errors import ConfigError
 
 __all__ = ["SpikingLayerPair", "BlockResult"]
 
+# Spike counters of the hidden and reconstruction neurons: ``count_gate`` is 0 before the
+# plasticity onset, 1 in the rest of the first free phase and 2 after it (see _phase_arrays).
+_COUNTERS = "nspk : 1\ncnt_free : 1\ncnt_all : 1\ncount_gate : 1 (shared)\n"
+_COUNT = "nspk += 1\ncnt_free += int(count_gate == 1)\ncnt_all += int(count_gate >= 1)"
+_ZERO = "cnt_free = 0\ncnt_all = 0"
+
 
 class BlockResult:
     """Outcome of one block: new weights and reconstruction spike counts.
@@ -101,21 +107,33 @@ class SpikingLayerPair:
         self._rng = np.random.default_rng(0)
 
     # ------------------------------------------------------------------ build
-    def _phase_arrays(self, learn):
+    def _phase_arrays(self, learn, lr_scale=1.0):
         """Per-presentation gates: ``target_on`` (0/1), ``plastic_W`` (-1, +1, 0) and
-        ``plastic_V`` (+1, 0); see the module docstring."""
+        ``plastic_V`` (+1, 0, or as ``plastic_W``); see the module docstring."""
         cfg = self.cfg
-        marks = [cfg.free_phase, cfg.target_phase, cfg.plasticity_onset or cfg.free_phase]
-        slot = int(np.gcd.reduce([int(round(v / cfg.dt)) for v in marks]))
+        phases = cfg.phases()
+        marks = [cfg.presentation, cfg.plasticity_window] + [t for p in phases for t in p[:2]]
+        slot = int(np.gcd.reduce([int(round(v / cfg.dt)) for v in marks if v > 0]))
         per = int(round(cfg.presentation / cfg.dt)) // slot
         t_slot = (np.arange(per) * slot) * cfg.dt + 1e-12
-        target_on = (t_slot >= cfg.free_phase).astype(float)
-        window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
-        after = (t_slot >= cfg.free_phase) & (t_slot < cfg.free_phase + window)
+        L = cfg.plasticity_window
+        target_on = np.zeros(per)
         plastic_W = np.zeros(per)
-        plastic_W[(t_slot >= cfg.free_phase - window) & (t_slot < cfg.free_phase)] = -1.0
-        plastic_W[after] = 1.0
+        after = np.zeros(per, dtype=bool)
+        for start, end, is_target in phases:
+            inside = (t_slot >= start) & (t_slot < end)
+            if is_target:
+                target_on[inside] = 1.0
+                gated = inside & (t_slot < start + L)
+                plastic_W[gated] = 1.0
+                after |= gated
+            else:
+                plastic_W[inside & (t_slot >= end - L) & (t_slot >= cfg.plasticity_onset)] = -1.0
         plastic_V = after.astype(float) if cfg.v_window == "target" else plastic_W.copy()
+        count_gate = np.where(t_slot < cfg.plasticity_onset, 0.0, np.where(t_slot < cfg.free_phase, 1.0, 2.0))
+        self._count_gate = (np.tile(count_gate, self.block), slot * cfg.dt)
+        plastic_W *= lr_scale  # the learning-rate schedule scales the gates of the whole block
+        plastic_V *= lr_scale
         if not learn:
             target_on[:] = 0.0
             plastic_W[:] = 0.0
@@ -123,7 +141,7 @@ class SpikingLayerPair:
         tile = lambda a: np.tile(a, self.block)  # noqa: E731
         return tile(target_on), tile(plastic_W), tile(plastic_V), slot * cfg.dt
 
-    def _build(self, x_in, x_clean, W, V, learn):
+    def _build(self, x_in, x_clean, W, V, learn, lr_scale=1.0):
         import brian2 as b2
 
         from ..encoding import make_input_group
@@ -133,50 +151,50 @@ class SpikingLayerPair:
         B, n_in, n_h = self.block, cfg.n_in, cfg.n_hidden
         b2.defaultclock.dt = cfg.dt * b2.second
         P = cfg.presentation * b2.second
-        target_on, plastic_W, plastic_V, slot = self._phase_arrays(learn)
+        target_on, plastic_W, plastic_V, slot = self._phase_arrays(learn, lr_scale)
         ta_in = b2.TimedArray(cfg.max_rate * x_in * b2.Hz, dt=P, name="lp_rates_in")
         ta_x = b2.TimedArray(np.asarray(x_clean, dtype=float), dt=P, name="lp_target_x")
         ta_on = b2.TimedArray(target_on, dt=slot * b2.second, name="lp_target_on")
         ta_pw = b2.TimedArray(plastic_W, dt=slot * b2.second, name="lp_plastic_W")
         ta_pv = b2.TimedArray(plastic_V, dt=slot * b2.second, name="lp_plastic_V")
         params = cfg.lif_params()
-        rule = cfg.stdp_rule("W")
         ns = params.namespace()
         ns.update(
             tau_plus=cfg.tau_plus * b2.second, tau_minus=cfg.tau_minus * b2.second,
             bias_h=cfg.bias_hidden, beta=cfg.nudge, gamma=cfg.feedback_gain,
             r_max=cfg.max_rate * b2.Hz, tau_filter=cfg.tau_filter * b2.second,
             lp_target_on=ta_on, lp_plastic_W=ta_pw, lp_plastic_V=ta_pv, lp_target_x=ta_x,
-            A_plus_W=cfg.A_plus_W, A_minus_W=cfg.A_plus_W * rule.tau_plus / rule.tau_minus,
-            A_plus_V=cfg.A_plus_V, A_minus_V=cfg.A_plus_V * rule.tau_plus / rule.tau_minus,
+            A_plus_W=cfg.A_plus_W, A_minus_W=cfg.A_minus("W"),
+            A_plus_V=cfg.A_plus_V, A_minus_V=cfg.A_minus("V"),
         )
-        # cpp_standalone: splitmix64 random numbers (spiking_bpdl.fast_random); the membrane
-        # noise is then the Euler-Maruyama increment held in ``eta``, redrawn every step by a
-        # run_regularly operation that runs before the state update.
-        fast = self.target == "cpp_standalone"
+        # cpp_standalone and cython: splitmix64 random numbers (spiking_bpdl.fast_random) for the
+        # Poisson inputs and the membrane noise's Euler-Maruyama increments.
+        fast = self.target in ("cpp_standalone", "cython")
         noisy = params.sigma > 0
-        noise_term, eta = None, ""
+        noise_term = None
         if fast:
-            from ..fast_random import fast_rand, membrane_noise, redraw_noise
+            from ..fast_random import fast_rand, membrane_noise
 
             ns["fast_rand"] = fast_rand()
             if noisy:
-                noise_ns, noise_term, eta = membrane_noise(params, cfg.dt)
+                noise_ns, noise_term = membrane_noise(params, cfg.dt)
                 ns.update(noise_ns)
         # Stimuli and gates change once per presentation or slot: run_regularly copies them into
         # variables then, so no TimedArray is evaluated per neuron and time step.
+        ta_cnt = b2.TimedArray(self._count_gate[0], dt=slot * b2.second, name="lp_count_gate")
+        ns["lp_count_gate"] = ta_cnt
         inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", rng=self._rng,
-                               model="dapre/dt = -apre/tau_plus : 1", reset="apre += 1",
+                               model="dapre/dt = -apre/tau_plus : 1\nnspk : 1", reset="apre += 1\nnspk += 1",
                                namespace={"tau_plus": ns["tau_plus"]}, refresh=P,
                                rand_function=ns["fast_rand"] if fast else None)
         method = "euler" if noisy else "exact"
         traces = ("dapre/dt = -apre/tau_plus : 1\n"
                   "dapost/dt = -apost/tau_minus : 1\n"
-                  "plastic_W : 1 (shared)\n" + eta)
+                  "plastic_W : 1 (shared)\n" + _COUNTERS)
         hid_eqs = lif_equations(params, input_current="bias_h*v_threshold/R", noise_term=noise_term) + b2.Equations(
             traces)
         hidden = b2.NeuronGroup(n_h, hid_eqs, threshold="v > v_threshold",
-                                reset="v = v_reset\napre += 1\napost += 1", refractory="t_ref",
+                                reset="v = v_reset\napre += 1\napost += 1\n" + _COUNT, refractory="t_ref",
                                 method=method, namespace=ns, name="lp_hidden")
         rec_eqs = lif_equations(
             params,
@@ -184,19 +202,18 @@ class SpikingLayerPair:
             noise_term=noise_term,
         ) + b2.Equations("dapost/dt = -apost/tau_minus : 1\ndrtrace/dt = -rtrace/tau_filter : Hz\n"
                          "bias_r : 1 (constant)\nx_target : 1\ntarget_on : 1 (shared)\nplastic_V : 1 (shared)\n"
-                         + eta)
+                         + _COUNTERS)
         recon = b2.NeuronGroup(n_in, rec_eqs, threshold="v > v_threshold",
-                               reset="v = v_reset\napost += 1\nrtrace += 1/tau_filter", refractory="t_ref",
+                               reset="v = v_reset\napost += 1\nrtrace += 1/tau_filter\n" + _COUNT, refractory="t_ref",
                                method=method, namespace=ns, name="lp_recon")
         recon.bias_r = np.broadcast_to(cfg.b_r, (n_in,))
         slot_q = slot * b2.second
-        recon.run_regularly("x_target = lp_target_x(t, i)", dt=P, when="start", order=-1, name="lp_recon_x")
-        recon.run_regularly("target_on = lp_target_on(t)\nplastic_V = lp_plastic_V(t)", dt=slot_q, when="start",
-                            order=-1, name="lp_recon_gates")
-        hidden.run_regularly("plastic_W = lp_plastic_W(t)", dt=slot_q, when="start", order=-1, name="lp_hidden_gate")
-        if noise_term:
-            for group in (hidden, recon):
-                redraw_noise(group, name=f"{group.name}_noise")
+        recon.run_regularly("x_target = lp_target_x(t, i)\n" + _ZERO, dt=P, when="start", order=-1, name="lp_recon_x")
+        hidden.run_regularly(_ZERO, dt=P, when="start", order=-1, name="lp_hidden_zero")
+        recon.run_regularly("target_on = lp_target_on(t)\nplastic_V = lp_plastic_V(t)\ncount_gate = lp_count_gate(t)",
+                            dt=slot_q, when="start", order=-1, name="lp_recon_gates")
+        hidden.run_regularly("plastic_W = lp_plastic_W(t)\ncount_gate = lp_count_gate(t)", dt=slot_q, when="start",
+                             order=-1, name="lp_hidden_gate")
         hidden.v = "v_reset + rand()*(v_threshold - v_reset)"
         recon.v = "v_reset + rand()*(v_threshold - v_reset)"
         syn_W = b2.Synapses(
@@ -209,6 +226,8 @@ class SpikingLayerPair:
             on_pre="v_post += w*v_threshold\nw -= plastic_V_post*A_minus_V*apost_post",
             on_post="w += plastic_V_post*A_plus_V*apre_pre",
             namespace=ns, name="lp_V")
+        # The feedback through f has its own synapses, recon-major, so a reconstruction spike
+        # reads its fan-out contiguously (carrying it on V's post pathway was 2x slower: strided).
         syn_fb = b2.Synapses(recon, hidden, "w : 1", on_pre="v_post += gamma*w*v_threshold",
                              namespace=ns, name="lp_Wfb")
         for syn in (syn_W, syn_V, syn_fb):
@@ -218,16 +237,18 @@ class SpikingLayerPair:
         syn_fb.w = W.ravel()  # recon i -> hidden j carries W[i, j]
         if self.target == "cpp_standalone":
             b2.device.apply_run_args()
-        mon_r = b2.SpikeMonitor(recon, name="lp_mon_recon")
-        mon_h = b2.SpikeMonitor(hidden, name="lp_mon_hidden")
-        mon_i = b2.SpikeMonitor(inp, record=False, name="lp_mon_input")
-        net = b2.Network(inp, hidden, recon, syn_W, syn_V, syn_fb, mon_r, mon_h, mon_i)
-        self._objects = dict(net=net, ta_in=ta_in, ta_x=ta_x, ta_on=ta_on, ta_pw=ta_pw, ta_pv=ta_pv, W=syn_W, V=syn_V, recon=recon,
-                             fb=syn_fb, mon_r=mon_r, mon_h=mon_h, mon_i=mon_i)
+        # Spike counts per sample without a per-step monitor: counters in the resets, read once per
+        # presentation (before they are zeroed) by monitors with dt = P; the last sample is read at the end.
+        mon_r = b2.StateMonitor(recon, ["cnt_free", "cnt_all"], record=True, dt=P, when="start", order=-2,
+                                name="lp_mon_recon")
+        mon_h = b2.StateMonitor(hidden, "cnt_free", record=True, dt=P, when="start", order=-2, name="lp_mon_hidden")
+        net = b2.Network(inp, hidden, recon, syn_W, syn_V, syn_fb, mon_r, mon_h)
+        self._objects = dict(net=net, ta_in=ta_in, ta_x=ta_x, ta_on=ta_on, ta_pw=ta_pw, ta_pv=ta_pv, ta_cnt=ta_cnt,
+                             W=syn_W, V=syn_V, recon=recon, hidden=hidden, inp=inp, fb=syn_fb, mon_r=mon_r, mon_h=mon_h)
         return net
 
     # ------------------------------------------------------------------ run
-    def run_block(self, x_in, x_clean, W, V, learn=True, seed=None):
+    def run_block(self, x_in, x_clean, W, V, learn=True, seed=None, lr_scale=1.0):
         """Present ``block`` samples in one run.
 
         Parameters
@@ -242,6 +263,8 @@ class SpikingLayerPair:
             False: no target phase and no plasticity (read-out of the free network).
         seed : int, optional
             Brian2 random seed for runtime targets (standalone runs draw a fresh seed).
+        lr_scale : float
+            Factor on both STDP amplitudes for this block (the learning-rate schedule).
 
         Returns
         -------
@@ -258,41 +281,42 @@ class SpikingLayerPair:
         if self.target != "cpp_standalone":
             if seed is not None:
                 b2.seed(int(seed))
-            net = self._build(x_in, x_clean, W, V, learn)
+            if self.target == "cython":
+                from ..fast_random import reseed_runtime
+
+                reseed_runtime()  # from numpy's generator, which b2.seed has just set
+            net = self._build(x_in, x_clean, W, V, learn, lr_scale)
             net.run(duration, namespace={})
         else:
-            gate_on, gate_W, gate_V, _ = self._phase_arrays(learn)
+            gate_on, gate_W, gate_V, _ = self._phase_arrays(learn, lr_scale)
             if not self._built:
-                net = self._build(x_in, x_clean, W, V, learn)
+                net = self._build(x_in, x_clean, W, V, learn, lr_scale)
                 net.run(duration, namespace={})
                 b2.device.build(run=False, directory=self.directory)
                 self._built = True
             o = self._objects
             b2.device.run(run_args={
                 o["ta_in"]: cfg.max_rate * x_in * b2.Hz, o["ta_x"]: x_clean, o["ta_on"]: gate_on,
-                o["ta_pw"]: gate_W, o["ta_pv"]: gate_V, o["recon"].bias_r: np.broadcast_to(cfg.b_r, (cfg.n_in,)).copy(),
+                o["ta_pw"]: gate_W, o["ta_pv"]: gate_V, o["ta_cnt"]: self._count_gate[0], o["recon"].bias_r: np.broadcast_to(cfg.b_r, (cfg.n_in,)).copy(),
                 o["W"].w: W.ravel(), o["V"].w: V.ravel(), o["fb"].w: W.ravel(),
             })
         return self._collect()
 
     def _collect(self):
-        import brian2 as b2
-
-        from ..encoding import spike_counts
-
         cfg, o = self.cfg, self._objects
         W_new = np.array(o["W"].w[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
         V_new = np.array(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
-        starts = np.arange(self.block) * cfg.presentation
-        on = starts + cfg.plasticity_onset
-        free_end = starts + cfg.free_phase
-        end = starts + cfg.presentation
-        ri, rt = np.array(o["mon_r"].i[:]), np.array(o["mon_r"].t[:] / b2.second)
-        hi, ht = np.array(o["mon_h"].i[:]), np.array(o["mon_h"].t[:] / b2.second)
-        recon_free = spike_counts(ri, rt, cfg.n_in, on, free_end)
-        recon_all = spike_counts(ri, rt, cfg.n_in, on, end)
-        hidden_free = spike_counts(hi, ht, cfg.n_hidden, on, free_end)
-        n_in_spikes = int(o["mon_i"].num_spikes)
-        n_h, n_r = int(hi.size), int(ri.size)
+
+        def per_sample(mon, group, name):
+            # row k + 1 of the monitor holds sample k's count (row 0: t = 0); the last sample's is in the group
+            rec = np.array(getattr(mon, name)[:], dtype=float).T
+            last = np.array(getattr(group, name)[:], dtype=float)[None, :]
+            return np.concatenate([rec[1:self.block], last])
+
+        recon_free = per_sample(o["mon_r"], o["recon"], "cnt_free")
+        recon_all = per_sample(o["mon_r"], o["recon"], "cnt_all")
+        hidden_free = per_sample(o["mon_h"], o["hidden"], "cnt_free")
+        n_in_spikes = int(np.sum(o["inp"].nspk[:]))
+        n_h, n_r = int(np.sum(o["hidden"].nspk[:])), int(np.sum(o["recon"].nspk[:]))
         events = n_in_spikes * cfg.n_hidden + n_h * (cfg.n_in + cfg.n_in) + n_r * (cfg.n_hidden + cfg.n_hidden)
         return BlockResult(W_new, V_new, recon_free, recon_all, hidden_free, n_in_spikes + n_h + n_r, events)

@@ -1,0 +1,53 @@
+"""Screen variants of a layer-pair definition: train each and print its test MSE curve.
+
+    python scripts/screen_layer_pair.py networks/layer_pair_mnist.toml --samples 3000 \
+        --set cycles=4 --set target_phase=0.01 --set free_phase=0.03 --out /tmp/screen/a
+
+Each ``--set key=value`` replaces one field of the validated config (SI units).
+Writes ``OUT/result.json`` with the override, the backend and the curve.
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from spiking_bpdl.rate.lif_layer_pair import load_layer_pair
+from spiking_bpdl.spiking.engine import train_layer_pair
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("network")
+    ap.add_argument("--samples", type=int, default=3000)
+    ap.add_argument("--backend", default="spiking")
+    ap.add_argument("--target", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--test-samples", type=int, default=2000)
+    ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    cfg = load_layer_pair(a.network)
+    changes = {"test_samples": a.test_samples, "readout_samples": 100}
+    for item in a.set:
+        key, value = item.split("=", 1)
+        old = getattr(cfg, key)
+        changes[key] = value if isinstance(old, str) else (float(value) if old is None else type(old)(value))
+    cfg = dataclasses.replace(cfg, **changes)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    res = train_layer_pair(cfg, a.backend, samples=a.samples, out=None, seed=a.seed, target=a.target,
+                           progress=False, standalone_dir=out / "standalone")
+    row = dict(sets=a.set, backend=a.backend, samples=res["samples"], test_mse=res["test_mse"],
+               curve=res["curve"], wall_s=time.time() - t0, samples_per_s=res["samples_per_s"],
+               readout=res.get("test_mse_spiking_readout"))
+    (out / "result.json").write_text(json.dumps(row, indent=1))
+    print(json.dumps({k: row[k] for k in ("sets", "backend", "test_mse", "wall_s")}), flush=True)
+    print(" ".join(f"{c['samples']}:{c['test_mse']:.4f}" for c in row["curve"]), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
