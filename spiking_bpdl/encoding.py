@@ -257,7 +257,8 @@ def make_input_group(n, timed_array, kind="poisson", name=None, phase=None, rng=
 
     def refreshed(group):
         if refresh is not None:
-            group.run_regularly("rate_now = stimulus_rates(t, i)", dt=refresh, when="start", order=-1)
+            when = {"clock": refresh} if isinstance(refresh, b2.Clock) else {"dt": refresh}
+            group.run_regularly("rate_now = stimulus_rates(t, i)", when="start", order=-1, **when)
         return group
 
     if kind == "poisson":

@@ -113,7 +113,8 @@ def test_spiking_loss_decreases_standalone(standalone_dir):
 @pytest.mark.standalone
 @pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
 def test_standalone_and_runtime_learn_alike(standalone_dir):
-    """Same weights and digits on numpy and cpp_standalone: with plasticity off, spike counts per
+    """Same weights and digits on numpy, cython and cpp_standalone (the last two with the
+    splitmix64 generators, numpy with Brian2's): with plasticity off, spike counts per
     sample agree within 5 standard errors; with plasticity on, both move V along the rate rule
     (positive cosine).
 
@@ -130,13 +131,15 @@ def test_standalone_and_runtime_learn_alike(standalone_dir):
     W, V = init_weights(cfg, rng)
     V = rng.normal(0, 0.03, V.shape)
     out = {"numpy": _block_stats(cfg, "numpy", W, V, x, seed=5),
+           "cython": _block_stats(cfg, "cython", W, V, x, seed=5),  # splitmix64 noise, as standalone
            "cpp_standalone": _block_stats(cfg, "cpp_standalone", W, V, x, seed=5, directory=standalone_dir)}
     _, dV_rate, _ = rate_rule_updates(x, x, W, V, cfg)
-    for name in ("recon_free", "hidden_free"):
-        a = getattr(out["numpy"][0], name).sum(axis=1).astype(float)
-        b = getattr(out["cpp_standalone"][0], name).sum(axis=1).astype(float)
-        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-        assert abs(a.mean() - b.mean()) < 5 * se + 1e-9, name
+    for other in ("cython", "cpp_standalone"):
+        for name in ("recon_free", "hidden_free"):
+            a = getattr(out["numpy"][0], name).sum(axis=1).astype(float)
+            b = getattr(out[other][0], name).sum(axis=1).astype(float)
+            se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+            assert abs(a.mean() - b.mean()) < 5 * se + 1e-9, (other, name)
     for t, (_, res) in out.items():
         dV = res.V - V
         cos = np.sum(dV * dV_rate) / np.sqrt(np.sum(dV**2) * np.sum(dV_rate**2))

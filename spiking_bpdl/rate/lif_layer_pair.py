@@ -134,13 +134,13 @@ class LayerPairConfig:
     # ------------------------------------------------------------------ derived numbers
     @property
     def eta_W(self):
-        """``int s K`` of the balanced window on ``W`` (s^2)."""
-        return self.A_plus_W * self.tau_plus * (self.tau_plus + self.tau_minus)
+        """``int s K = A_plus tau_plus^2 + A_minus tau_minus^2`` of the window on ``W`` (s^2)."""
+        return self.A_plus_W * self.tau_plus**2 + self.A_minus("W") * self.tau_minus**2
 
     @property
     def eta_V(self):
-        """``int s K`` of the balanced window on ``V`` (s^2)."""
-        return self.A_plus_V * self.tau_plus * (self.tau_plus + self.tau_minus)
+        """``int s K = A_plus tau_plus^2 + A_minus tau_minus^2`` of the window on ``V`` (s^2)."""
+        return self.A_plus_V * self.tau_plus**2 + self.A_minus("V") * self.tau_minus**2
 
     @property
     def b_r(self):

@@ -37,11 +37,14 @@ spike falls in it. With ``L = min(free_phase - plasticity_onset, target_phase)``
 
 A *block* of samples is presented in ONE ``run()``: stimuli, clean targets and the phase
 gates are ``TimedArray``s, copied into neuron variables by ``run_regularly`` operations once
-per presentation (or phase slot) rather than looked up per neuron and time step. With
+per phase slot (all on one clock) rather than looked up per neuron and time step. With
 ``cpp_standalone`` the project is compiled once and each block is a
-``device.run(run_args=...)`` with new stimuli and weights; there the Poisson inputs and the
-membrane noise use the splitmix64 generators of :mod:`spiking_bpdl.fast_random` (silent
-inputs draw nothing), which more than halved the time per sample at dt = 0.1 ms.
+``device.run(run_args=...)`` with new stimuli and weights. On cpp_standalone and cython the
+Poisson inputs and the membrane noise use the splitmix64 generators of
+:mod:`spiking_bpdl.fast_random` (silent inputs draw nothing; on cython the generator is
+reseeded from ``brian2.seed``, so runs repeat bit for bit); numpy keeps Brian2's generators.
+Spike counts per sample come from counters in the resets, read once per slot, not from
+per-step spike monitors. The learning-rate schedule (``lr_scale``) scales the plasticity gates.
 """
 
 import numpy as np
@@ -54,7 +57,7 @@ __all__ = ["SpikingLayerPair", "BlockResult"]
 # plasticity onset, 1 in the rest of the first free phase and 2 after it (see _phase_arrays).
 _COUNTERS = "nspk : 1\ncnt_free : 1\ncnt_all : 1\ncount_gate : 1 (shared)\n"
 _COUNT = "nspk += 1\ncnt_free += int(count_gate == 1)\ncnt_all += int(count_gate >= 1)"
-_ZERO = "cnt_free = 0\ncnt_all = 0"
+_ZERO = "cnt_free *= 1 - lp_sample_start(t)\ncnt_all *= 1 - lp_sample_start(t)"
 
 
 class BlockResult:
@@ -131,7 +134,9 @@ class SpikingLayerPair:
                 plastic_W[inside & (t_slot >= end - L) & (t_slot >= cfg.plasticity_onset)] = -1.0
         plastic_V = after.astype(float) if cfg.v_window == "target" else plastic_W.copy()
         count_gate = np.where(t_slot < cfg.plasticity_onset, 0.0, np.where(t_slot < cfg.free_phase, 1.0, 2.0))
-        self._count_gate = (np.tile(count_gate, self.block), slot * cfg.dt)
+        self._count_gate = np.tile(count_gate, self.block)
+        self._sample_start = np.tile((np.arange(per) == 0).astype(float), self.block)
+        self._slots_per_sample = per
         plastic_W *= lr_scale  # the learning-rate schedule scales the gates of the whole block
         plastic_V *= lr_scale
         if not learn:
@@ -181,11 +186,15 @@ class SpikingLayerPair:
                 ns.update(noise_ns)
         # Stimuli and gates change once per presentation or slot: run_regularly copies them into
         # variables then, so no TimedArray is evaluated per neuron and time step.
-        ta_cnt = b2.TimedArray(self._count_gate[0], dt=slot * b2.second, name="lp_count_gate")
-        ns["lp_count_gate"] = ta_cnt
+        ta_cnt = b2.TimedArray(self._count_gate, dt=slot * b2.second, name="lp_count_gate")
+        ta_start = b2.TimedArray(self._sample_start, dt=slot * b2.second, name="lp_sample_start")
+        ns.update(lp_count_gate=ta_cnt, lp_sample_start=ta_start)
+        # Every operation that is not per step runs on ONE clock (the phase slot): each extra clock
+        # costs Brian2's runtime loop about 2 us per step (measured), the slot-rate work is negligible.
+        clock_slot = b2.Clock(dt=slot * b2.second, name="lp_clock_slot")
         inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", rng=self._rng,
                                model="dapre/dt = -apre/tau_plus : 1\nnspk : 1", reset="apre += 1\nnspk += 1",
-                               namespace={"tau_plus": ns["tau_plus"]}, refresh=P,
+                               namespace={"tau_plus": ns["tau_plus"]}, refresh=clock_slot,
                                rand_function=ns["fast_rand"] if fast else None)
         method = "euler" if noisy else "exact"
         traces = ("dapre/dt = -apre/tau_plus : 1\n"
@@ -208,12 +217,12 @@ class SpikingLayerPair:
                                method=method, namespace=ns, name="lp_recon")
         recon.bias_r = np.broadcast_to(cfg.b_r, (n_in,))
         slot_q = slot * b2.second
-        recon.run_regularly("x_target = lp_target_x(t, i)\n" + _ZERO, dt=P, when="start", order=-1, name="lp_recon_x")
-        hidden.run_regularly(_ZERO, dt=P, when="start", order=-1, name="lp_hidden_zero")
-        recon.run_regularly("target_on = lp_target_on(t)\nplastic_V = lp_plastic_V(t)\ncount_gate = lp_count_gate(t)",
-                            dt=slot_q, when="start", order=-1, name="lp_recon_gates")
-        hidden.run_regularly("plastic_W = lp_plastic_W(t)\ncount_gate = lp_count_gate(t)", dt=slot_q, when="start",
-                             order=-1, name="lp_hidden_gate")
+        # (Brian2 wants the shared variables written before the per-neuron ones)
+        recon.run_regularly("target_on = lp_target_on(t)\nplastic_V = lp_plastic_V(t)\ncount_gate = lp_count_gate(t)\n"
+                            "x_target = lp_target_x(t, i)\n" + _ZERO, clock=clock_slot, when="start", order=-1,
+                            name="lp_recon_gates")
+        hidden.run_regularly("plastic_W = lp_plastic_W(t)\ncount_gate = lp_count_gate(t)\n" + _ZERO, clock=clock_slot,
+                             when="start", order=-1, name="lp_hidden_gate")
         hidden.v = "v_reset + rand()*(v_threshold - v_reset)"
         recon.v = "v_reset + rand()*(v_threshold - v_reset)"
         syn_W = b2.Synapses(
@@ -238,10 +247,11 @@ class SpikingLayerPair:
         if self.target == "cpp_standalone":
             b2.device.apply_run_args()
         # Spike counts per sample without a per-step monitor: counters in the resets, read once per
-        # presentation (before they are zeroed) by monitors with dt = P; the last sample is read at the end.
-        mon_r = b2.StateMonitor(recon, ["cnt_free", "cnt_all"], record=True, dt=P, when="start", order=-2,
-                                name="lp_mon_recon")
-        mon_h = b2.StateMonitor(hidden, "cnt_free", record=True, dt=P, when="start", order=-2, name="lp_mon_hidden")
+        # slot (before the first slot of a sample zeroes them); the last sample is read at the end.
+        mon_r = b2.StateMonitor(recon, ["cnt_free", "cnt_all"], record=True, clock=clock_slot, when="start",
+                                order=-2, name="lp_mon_recon")
+        mon_h = b2.StateMonitor(hidden, "cnt_free", record=True, clock=clock_slot, when="start", order=-2,
+                                name="lp_mon_hidden")
         net = b2.Network(inp, hidden, recon, syn_W, syn_V, syn_fb, mon_r, mon_h)
         self._objects = dict(net=net, ta_in=ta_in, ta_x=ta_x, ta_on=ta_on, ta_pw=ta_pw, ta_pv=ta_pv, ta_cnt=ta_cnt,
                              W=syn_W, V=syn_V, recon=recon, hidden=hidden, inp=inp, fb=syn_fb, mon_r=mon_r, mon_h=mon_h)
@@ -297,7 +307,7 @@ class SpikingLayerPair:
             o = self._objects
             b2.device.run(run_args={
                 o["ta_in"]: cfg.max_rate * x_in * b2.Hz, o["ta_x"]: x_clean, o["ta_on"]: gate_on,
-                o["ta_pw"]: gate_W, o["ta_pv"]: gate_V, o["ta_cnt"]: self._count_gate[0], o["recon"].bias_r: np.broadcast_to(cfg.b_r, (cfg.n_in,)).copy(),
+                o["ta_pw"]: gate_W, o["ta_pv"]: gate_V, o["ta_cnt"]: self._count_gate, o["recon"].bias_r: np.broadcast_to(cfg.b_r, (cfg.n_in,)).copy(),
                 o["W"].w: W.ravel(), o["V"].w: V.ravel(), o["fb"].w: W.ravel(),
             })
         return self._collect()
@@ -308,10 +318,11 @@ class SpikingLayerPair:
         V_new = np.array(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
 
         def per_sample(mon, group, name):
-            # row k + 1 of the monitor holds sample k's count (row 0: t = 0); the last sample's is in the group
+            # the row at the first slot of sample k + 1 holds sample k's count; the last sample's is in the group
             rec = np.array(getattr(mon, name)[:], dtype=float).T
             last = np.array(getattr(group, name)[:], dtype=float)[None, :]
-            return np.concatenate([rec[1:self.block], last])
+            return np.concatenate([rec[self._slots_per_sample:self.block * self._slots_per_sample:self._slots_per_sample],
+                                   last])
 
         recon_free = per_sample(o["mon_r"], o["recon"], "cnt_free")
         recon_all = per_sample(o["mon_r"], o["recon"], "cnt_all")
