@@ -168,7 +168,7 @@ class SpikingLayerPair:
         from ..neurons import lif_equations
 
         cfg = self.cfg
-        B, n_in, n_h = self.block, cfg.n_in, cfg.n_hidden
+        n_in, n_h = cfg.n_in, cfg.n_hidden
         b2.defaultclock.dt = cfg.dt * b2.second
         P = cfg.presentation * b2.second
         target_on, plastic_W, plastic_V, slot = self._phase_arrays(learn, lr_scale)
@@ -181,7 +181,7 @@ class SpikingLayerPair:
         ns = params.namespace()
         ns.update(
             tau_plus=cfg.tau_plus * b2.second, tau_minus=cfg.tau_minus * b2.second,
-            bias_h=cfg.bias_hidden, beta=cfg.nudge, gamma=cfg.feedback_gain,
+            beta=cfg.nudge, gamma=cfg.feedback_gain,
             r_max=cfg.max_rate * b2.Hz, tau_filter=cfg.tau_filter * b2.second,
             lp_target_on=ta_on, lp_plastic_W=ta_pw, lp_plastic_V=ta_pv, lp_target_x=ta_x,
             A_plus_W=cfg.A_plus_W, A_minus_W=cfg.A_minus("W"),
