@@ -15,7 +15,7 @@ The network (all rates in Hz, drives ``u`` in units of the threshold ``theta``):
 
     input      rho_in = r_max * x~                        x~: corrupted image in [0, 1]
     hidden     rho_h  = phi(b_h + tau_m [(1-gamma) rho_in W + gamma rho_r W])
-    recon      rho_r  = phi(b_r + tau_m rho_h V - kappa rho_r / r_max  [+ beta (x - rho_r / r_max)  target phase])
+    recon      rho_r  = phi(b_r + tau_m rho_h V  [+ beta (x - rho_r / r_max)  target phase])
     output     x^ = rho_r / r_max
 
 ``phi`` is the LIF transfer function (:func:`transfer`): a weight ``w`` is the jump
@@ -24,9 +24,6 @@ contributes ``tau_m * w * rho`` to the mean drive. ``W`` (``n_in x n_h``) are th
 synapses, ``V`` (``n_h x n_in``) the feedback synapses. The term ``gamma rho_r W`` is the
 reconstruction *fed back through f*: the same forward weights carry the reconstruction to
 the hidden layer (a copy of ``W``; spiking backend: refreshed once per block).
-``kappa`` (``[layer_pair] adaptation``, default 0) is an adaptation current of the
-reconstruction neurons driven by their own filtered rate: a negative feedback that makes
-their spike counts more regular (spiking backend); the rate twin solves the fixed point.
 
 Learning (one presentation = free phase, then target phase)::
 
@@ -37,8 +34,7 @@ Learning (one presentation = free phase, then target phase)::
     rate rule     dV = eta_V * mean(rho_h, rho_h') (rho_r' - rho_r)
                   dW = eta_W * rho_in (rho_h' - rho_h)
 
-For a small nudge, ``rho_r' - rho_r = beta phi'(u_r) (x - x^) / (1 + kappa phi'(u_r) / r_max)``
-(the same factor as in ``d x^ / d V``) and ``dV`` is exactly
+For a small nudge, ``rho_r' - rho_r = beta phi'(u_r) (x - x^)`` and ``dV`` is exactly
 ``-eta_V * beta * r_max / tau_m`` times the gradient of ``J = 1/2 ||x - x^||^2`` with
 respect to ``V`` (tested by finite differences). The encoder receives ``W^T`` instead of
 ``V`` as its error pathway (target propagation through f), which equals the gradient when
@@ -64,7 +60,6 @@ __all__ = [
     "transfer_derivative",
     "init_weights",
     "forward",
-    "recon_rate",
     "free_phase",
     "target_phase",
     "rate_rule_updates",
@@ -114,7 +109,6 @@ class LayerPairConfig:
     nudge: float = 0.5
     feedback_gain: float = 0.2
     tau_filter: float = 20e-3
-    adaptation: float = 0.0
     v_window: str = "contrastive"
     cycles: int = 1
     dt: float = 0.5e-3
@@ -247,8 +241,7 @@ def with_mean_bias(cfg, x_train):
     grid, rate, _ = _table(cfg.tau_m, cfg.t_ref, cfg.sigma / cfg.v_threshold, cfg.v_reset / cfg.v_threshold, cfg.dt)
     target = np.asarray(x_train, dtype=np.float64).mean(axis=0) * cfg.max_rate
     keep = np.concatenate([[True], np.diff(rate) > 0])
-    # phi(u - kappa * target / r_max) = target: the adaptation current is added back
-    u = np.interp(target, rate[keep], grid[keep]) + cfg.adaptation * target / cfg.max_rate
+    u = np.interp(target, rate[keep], grid[keep])
     from dataclasses import replace
 
     return replace(cfg, bias_recon=tuple(float(v) for v in np.maximum(u, 0.0)))
@@ -330,7 +323,6 @@ def config_from_spec(spec):
         nudge=_get(lp, "nudge", 0.5, f"{where}layer_pair", positive=True),
         feedback_gain=_get(lp, "feedback_gain", 0.2, f"{where}layer_pair", nonneg=True),
         tau_filter=_get(lp, "tau_filter", 20e-3, f"{where}layer_pair", positive=True),
-        adaptation=_get(lp, "adaptation", 0.0, f"{where}layer_pair", nonneg=True),
         v_window=_get(lp, "v_window", "contrastive", f"{where}layer_pair", kind=str),
         cycles=_get(lp, "cycles", 1, f"{where}layer_pair", kind=int, positive=True),
         dt=_get(lp, "dt", 0.5e-3, f"{where}layer_pair", positive=True),
@@ -441,16 +433,15 @@ def init_weights(cfg, rng):
 def forward(x, W, V, cfg):
     """The deterministic rate forward pass used to score every backend.
 
-    ``x^ = rho_r / r_max`` with ``rho_r = phi(b_r + tau_m phi(b_h + tau_m r_max x W) V
-    - kappa rho_r / r_max)`` (no corruption, no feedback loop, no nudge; the adaptation
-    ``kappa`` is 0 unless the definition sets it).
+    ``x^ = phi(b_r + tau_m phi(b_h + tau_m r_max x W) V) / r_max`` (no corruption, no
+    feedback loop, no nudge).
 
     Returns
     -------
     x_hat : ndarray (n, n_in)
     """
     h = transfer(cfg.bias_hidden + cfg.tau_m * cfg.max_rate * (x @ W), cfg)
-    return recon_rate(cfg.b_r + cfg.tau_m * (h @ V), cfg) / cfg.max_rate
+    return transfer(cfg.b_r + cfg.tau_m * (h @ V), cfg) / cfg.max_rate
 
 
 def reconstruction_loss(x, W, V, cfg):
@@ -477,39 +468,26 @@ def free_phase(x_in, W, V, cfg, iterations=4):
     """
     rho_in = cfg.max_rate * x_in
     rho_h = transfer(cfg.bias_hidden + cfg.tau_m * (rho_in @ W), cfg)
-    rho_r = recon_rate(cfg.b_r + cfg.tau_m * (rho_h @ V), cfg)
+    rho_r = transfer(cfg.b_r + cfg.tau_m * (rho_h @ V), cfg)
     for _ in range(iterations if cfg.feedback_gain > 0 else 0):
         rho_h = _hidden(rho_in, rho_r, W, cfg)
-        rho_r = recon_rate(cfg.b_r + cfg.tau_m * (rho_h @ V), cfg)
+        rho_r = transfer(cfg.b_r + cfg.tau_m * (rho_h @ V), cfg)
     return rho_h, rho_r
 
 
-def _settle(a, cfg, drive=0.0, gain=0.0, iterations=12):
-    """Solve ``r = phi(a + drive - gain r / r_max)`` per unit by Newton's method.
+def _nudged(a, x, cfg, iterations=6):
+    """Solve ``r = phi(a + beta (x - r/r_max))`` per unit by Newton's method.
 
-    ``g(r) = r - phi(a + drive - gain r/r_max)`` is increasing (``g' >= 1``), so the root
-    is unique; Newton from ``phi(a + drive)`` converges in a few steps (clipped to ``r >= 0``).
+    ``g(r) = r - phi(a + beta (x - r/r_max))`` is increasing (``g' >= 1``), so the root is
+    unique; Newton from ``phi(a)`` converges in a few steps (clipped to ``r >= 0``).
     """
-    if gain == 0:
-        return transfer(a + drive, cfg)
-    k = gain / cfg.max_rate
-    r = transfer(a + drive, cfg)
+    k = cfg.nudge / cfg.max_rate
+    r = transfer(a, cfg)
     for _ in range(iterations):
-        u = a + drive - k * r
+        u = a + cfg.nudge * x - k * r
         g = r - transfer(u, cfg)
         r = np.maximum(r - g / (1.0 + k * transfer_derivative(u, cfg)), 0.0)
     return r
-
-
-def recon_rate(a, cfg):
-    """Free reconstruction rate (Hz) at synaptic drive ``a``: ``phi`` with the adaptation loop,
-    ``r = phi(a - kappa r / r_max)`` (``phi(a)`` when ``kappa = 0``)."""
-    return _settle(a, cfg, gain=cfg.adaptation)
-
-
-def _nudged(a, x, cfg):
-    """Target-phase reconstruction rate: ``r = phi(a + beta (x - r/r_max) - kappa r/r_max)``."""
-    return _settle(a, cfg, drive=cfg.nudge * x, gain=cfg.nudge + cfg.adaptation)
 
 
 def target_phase(x_in, x_clean, rho_h, W, V, cfg, iterations=4):
@@ -561,12 +539,9 @@ def backprop_gradients(x_in, x_clean, W, V, cfg):
     a_h = cfg.bias_hidden + cfg.tau_m * cfg.max_rate * (x_in @ W)
     h = transfer(a_h, cfg)
     a_r = cfg.b_r + cfg.tau_m * (h @ V)
-    rho_r = recon_rate(a_r, cfg)
-    x_hat = rho_r / cfg.max_rate
+    x_hat = transfer(a_r, cfg) / cfg.max_rate
     err = x_hat - x_clean
-    # d rho_r / d a_r of the adaptation fixed point: phi'(u) / (1 + kappa phi'(u) / r_max)
-    slope = transfer_derivative(a_r - cfg.adaptation * rho_r / cfg.max_rate, cfg)
-    d_ar = err * slope / (1.0 + cfg.adaptation * slope / cfg.max_rate) / cfg.max_rate
+    d_ar = err * transfer_derivative(a_r, cfg) / cfg.max_rate
     gV = cfg.tau_m * h.T @ d_ar
     d_ah = (d_ar @ V.T) * cfg.tau_m * transfer_derivative(a_h, cfg)
     gW = cfg.tau_m * cfg.max_rate * x_in.T @ d_ah

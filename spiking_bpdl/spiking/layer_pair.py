@@ -5,15 +5,13 @@ uses the same definition and the same symbols)::
 
     input   Poisson (or regular) encoder, rate r_max * x~(sample)         n_in
     hidden  LIF, drive b_h + (1-gamma) W . input + gamma W . recon        n_hidden
-    recon   LIF, drive b_r + V . hidden - kappa rtrace/r_max [+ beta (x - rtrace/r_max) in the target phase]
+    recon   LIF, drive b_r + V . hidden [+ beta (x - rtrace/r_max) in the target phase]
 
 Synapses are current jumps: a spike through weight ``w`` adds ``w * v_threshold`` to the
 post-synaptic membrane. ``W`` (input -> hidden) and ``V`` (hidden -> recon) are plastic;
 ``Wfb`` (recon -> hidden, weights ``W`` transposed, fixed during a block) is the
 reconstruction fed back through f. The teacher current of the target phase uses
-``rtrace``, the reconstruction neuron's own exponentially filtered rate; so does the adaptation current
-``kappa rtrace/r_max`` (``[layer_pair] adaptation``), present in both phases: a negative
-feedback on the neuron's own count that makes it more regular.
+``rtrace``, the reconstruction neuron's own exponentially filtered rate.
 
 Plasticity: all-to-all pair STDP with a balanced exponential window
 (``A_minus tau_minus = A_plus tau_plus``), implemented with traces kept *per neuron*
@@ -183,7 +181,7 @@ class SpikingLayerPair:
         ns = params.namespace()
         ns.update(
             tau_plus=cfg.tau_plus * b2.second, tau_minus=cfg.tau_minus * b2.second,
-            beta=cfg.nudge, gamma=cfg.feedback_gain, kappa=cfg.adaptation,
+            beta=cfg.nudge, gamma=cfg.feedback_gain,
             r_max=cfg.max_rate * b2.Hz, tau_filter=cfg.tau_filter * b2.second,
             lp_target_on=ta_on, lp_plastic_W=ta_pw, lp_plastic_V=ta_pv, lp_target_x=ta_x,
             A_plus_W=cfg.A_plus_W, A_minus_W=cfg.A_minus("W"),
@@ -220,7 +218,7 @@ class SpikingLayerPair:
         # ``teach`` (0 hidden, 1 reconstruction) switches the teacher current on per neuron.
         core_eqs = lif_equations(
             params,
-            input_current="(bias + teach*(target_on*beta*(x_target - rtrace/r_max) - kappa*rtrace/r_max))*v_threshold/R",
+            input_current="(bias + teach*target_on*beta*(x_target - rtrace/r_max))*v_threshold/R",
             noise_term=noise_term,
         ) + b2.Equations("dapre/dt = -apre/tau_plus : 1\ndapost/dt = -apost/tau_minus : 1\n"
                          "drtrace/dt = -rtrace/tau_filter : Hz\nbias : 1 (constant)\nteach : 1 (constant)\n"
