@@ -139,19 +139,11 @@ def _write(tmp_path, text_changes):
        "tau_plus = \"-20 ms\"\ntau_minus = \"20 ms\"\n\n[plasticity.stdp_V]")], "positive"),
     ([("downsample = 2 ", "downsample = 4 ")], "does not match"),
     ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair_nearest\"\nA_plus = 1.5e-3")], "must be 'pair'"),
-])
-def test_bad_definitions_raise_one_line_config_errors(tmp_path, changes, message):
-    with pytest.raises(ConfigError, match=message) as exc:
-        load_layer_pair(_write(tmp_path, changes))
-    assert "\n" not in str(exc.value)
-
-
-@pytest.mark.parametrize("changes, message", [
     ([("[layer_pair]\n", "[layer_pair]\ncycles = 0\n")], "cycles must be positive"),
     ([("[training]\n", "[training]\nlr_decay_samples = -5\n")], "lr_decay_samples must be >= 0"),
     ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = -1e-3")], "A_minus must be >= 0"),
 ])
-def test_bad_schedule_keys_raise_one_line_config_errors(tmp_path, changes, message):
+def test_bad_definitions_raise_one_line_config_errors(tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message) as exc:
         load_layer_pair(_write(tmp_path, changes))
     assert "\n" not in str(exc.value)
