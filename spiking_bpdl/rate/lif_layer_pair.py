@@ -110,7 +110,6 @@ class LayerPairConfig:
     feedback_gain: float = 0.2
     tau_filter: float = 20e-3
     v_window: str = "contrastive"
-    stdp_gating: str = "later"
     cycles: int = 1
     dt: float = 0.5e-3
     # data
@@ -158,12 +157,7 @@ class LayerPairConfig:
 
     @property
     def plasticity_window(self):
-        """``L``: the gated stretch at the end of each free phase and the start of each target phase (s).
-
-        With ``stdp_gating = "pre"`` it is the target phase: the +1 window is ``[free - L, free + L)``
-        and the -1 window ``[onset, onset + 2L)``."""
-        if self.stdp_gating == "pre":
-            return self.target_phase
+        """``L``: the gated stretch at the end of each free phase and the start of each target phase (s)."""
         return min(self.free_phase - self.plasticity_onset, self.target_phase)
 
     def phases(self):
@@ -330,7 +324,6 @@ def config_from_spec(spec):
         feedback_gain=_get(lp, "feedback_gain", 0.2, f"{where}layer_pair", nonneg=True),
         tau_filter=_get(lp, "tau_filter", 20e-3, f"{where}layer_pair", positive=True),
         v_window=_get(lp, "v_window", "contrastive", f"{where}layer_pair", kind=str),
-        stdp_gating=_get(lp, "stdp_gating", "later", f"{where}layer_pair", kind=str),
         cycles=_get(lp, "cycles", 1, f"{where}layer_pair", kind=int, positive=True),
         dt=_get(lp, "dt", 0.5e-3, f"{where}layer_pair", positive=True),
         dataset=_get(data, "dataset", "mnist", f"{where}data", kind=str),
@@ -354,13 +347,6 @@ def config_from_spec(spec):
         raise ConfigError(f"{where}layer_pair.plasticity_onset must be shorter than free_phase")
     if cfg.v_window not in ("contrastive", "target"):
         raise ConfigError(f"{where}layer_pair.v_window must be 'contrastive' or 'target', got {cfg.v_window!r}")
-    if cfg.stdp_gating not in ("later", "pre"):
-        raise ConfigError(f"{where}layer_pair.stdp_gating must be 'later' or 'pre', got {cfg.stdp_gating!r}")
-    if cfg.stdp_gating == "pre" and (cfg.cycles != 1 or cfg.v_window != "contrastive"):
-        raise ConfigError(f"{where}layer_pair.stdp_gating = 'pre' needs cycles = 1 and v_window = 'contrastive'")
-    if cfg.stdp_gating == "pre" and cfg.free_phase < cfg.plasticity_onset + 3 * cfg.target_phase - 1e-12:
-        raise ConfigError(f"{where}layer_pair.stdp_gating = 'pre' needs free_phase >= plasticity_onset + "
-                          f"3 * target_phase (a -1 window of 2 * target_phase, then the +1 window)")
     if cfg.encoder not in ("poisson", "regular"):
         raise ConfigError(f"{where}populations.input.encoder must be 'poisson' or 'regular', got {cfg.encoder!r}")
     if cfg.corruption not in ("none", "dropout", "gaussian"):

@@ -120,7 +120,7 @@ class SpikingLayerPair:
         ``plastic_V`` (+1, 0, or as ``plastic_W``); see the module docstring."""
         cfg = self.cfg
         phases = cfg.phases()
-        marks = [cfg.presentation, cfg.plasticity_window, cfg.plasticity_onset] + [t for p in phases for t in p[:2]]
+        marks = [cfg.presentation, cfg.plasticity_window] + [t for p in phases for t in p[:2]]
         slot = int(np.gcd.reduce([int(round(v / cfg.dt)) for v in marks if v > 0]))
         per = int(round(cfg.presentation / cfg.dt)) // slot
         t_slot = (np.arange(per) * slot) * cfg.dt + 1e-12
@@ -135,12 +135,6 @@ class SpikingLayerPair:
                 gated = inside & (t_slot < start + L)
                 plastic_W[gated] = 1.0
                 after |= gated
-            elif cfg.stdp_gating == "pre":
-                # gate by the pre-synaptic spike: +1 on both sides of the switch, -1 on a stationary
-                # stretch early in the free phase (it cancels the causal term, see the module docstring)
-                plastic_W[(t_slot >= end - L) & (t_slot < end)] = 1.0
-                on = cfg.plasticity_onset
-                plastic_W[(t_slot >= on) & (t_slot < on + 2 * L)] = -1.0
             else:
                 plastic_W[inside & (t_slot >= end - L) & (t_slot >= cfg.plasticity_onset)] = -1.0
         plastic_V = after.astype(float) if cfg.v_window == "target" else plastic_W.copy()
@@ -213,16 +207,10 @@ class SpikingLayerPair:
         # Every operation that is not per step runs on ONE clock (the phase slot): each extra clock
         # costs Brian2's runtime loop about 2 us per step (measured), the slot-rate work is negligible.
         clock_slot = b2.Clock(dt=slot * b2.second, name="lp_clock_slot")
-        pre_gated = cfg.stdp_gating == "pre"
         inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", rng=self._rng,
-                               model="dapre/dt = -apre/tau_plus : 1\nnspk : 1" + ("\ngate_in : 1 (shared)" if pre_gated else ""),
-                               reset=("apre += gate_in" if pre_gated else "apre += 1") + "\nnspk += 1",
+                               model="dapre/dt = -apre/tau_plus : 1\nnspk : 1", reset="apre += 1\nnspk += 1",
                                namespace={"tau_plus": ns["tau_plus"]}, refresh=clock_slot,
                                rand_function=ns["fast_rand"] if fast else None)
-        if pre_gated:
-            inp.namespace["lp_plastic_W"] = ta_pw
-            inp.run_regularly("gate_in = lp_plastic_W(t)", clock=clock_slot, when="start", order=-1,
-                              name="lp_input_gate")
         method = "euler" if noisy else "exact"
         # Hidden and reconstruction neurons are ONE NeuronGroup ("core", hidden first), used through
         # two subgroups: on runtime targets every group costs three Python calls per step (state
@@ -237,8 +225,7 @@ class SpikingLayerPair:
                          "x_target : 1\ntarget_on : 1 (shared)\nplastic_W : 1 (shared)\nplastic_V : 1 (shared)\n"
                          + _COUNTERS)
         core = b2.NeuronGroup(n_h + n_in, core_eqs, threshold="v > v_threshold",
-                              reset="v = v_reset\n" + ("apre += plastic_V" if pre_gated else "apre += 1")
-                              + "\napost += 1\nrtrace += 1/tau_filter\n" + _COUNT,
+                              reset="v = v_reset\napre += 1\napost += 1\nrtrace += 1/tau_filter\n" + _COUNT,
                               refractory="t_ref", method=method, namespace=ns, name="lp_core")
         core.bias = self._core_bias()
         core.teach = np.r_[np.zeros(n_h), np.ones(n_in)]
@@ -251,12 +238,12 @@ class SpikingLayerPair:
         syn_W = b2.Synapses(
             inp, hidden, "w : 1",
             on_pre="v_post += (1 - gamma)*w*v_threshold\nw -= plastic_W_post*A_minus_W*apost_post",
-            on_post="w += A_plus_W*apre_pre" if pre_gated else "w += plastic_W_post*A_plus_W*apre_pre",
+            on_post="w += plastic_W_post*A_plus_W*apre_pre",
             namespace=ns, name="lp_W", dtype=_WEIGHT_DTYPE)
         syn_V = b2.Synapses(
             hidden, recon, "w : 1",
             on_pre="v_post += w*v_threshold\nw -= plastic_V_post*A_minus_V*apost_post",
-            on_post="w += A_plus_V*apre_pre" if pre_gated else "w += plastic_V_post*A_plus_V*apre_pre",
+            on_post="w += plastic_V_post*A_plus_V*apre_pre",
             namespace=ns, name="lp_V", dtype=_WEIGHT_DTYPE)
         # The feedback through f has its own synapses, recon-major, so a reconstruction spike
         # reads its fan-out contiguously (carrying it on V's post pathway was 2x slower: strided).
