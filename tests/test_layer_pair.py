@@ -155,6 +155,9 @@ def test_unbalanced_window_and_schedule_keys_are_read(tmp_path):
         ("[training]\n", "[training]\nlr_decay_samples = 400\n"),
         ("[layer_pair]\n", "[layer_pair]\ncycles = 2\n")]))
     assert cfg.A_minus("V") == pytest.approx(5e-4)
+    rule = cfg.stdp_rule("V")  # the unbalanced window itself, and eta_V is its int s K
+    assert not rule.is_balanced and rule.A_minus == pytest.approx(5e-4)
+    assert rule.integral_sK() == pytest.approx(cfg.eta_V)
     assert cfg.A_minus("W") == pytest.approx(cfg.A_plus_W * cfg.tau_plus / cfg.tau_minus)  # derived: balanced
     assert cfg.cycles == 2
     assert [cfg.lr_scale(s) for s in (0, 400, 1200)] == pytest.approx([1.0, 0.5, 0.25])

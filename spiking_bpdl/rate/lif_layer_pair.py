@@ -190,11 +190,13 @@ class LayerPairConfig:
         return A * self.tau_plus / self.tau_minus if am is None else float(am)
 
     def stdp_rule(self, which):
-        """The balanced :class:`~spiking_bpdl.plasticity.PairSTDP` window of ``'W'`` or ``'V'``."""
+        """The :class:`~spiking_bpdl.plasticity.PairSTDP` window of ``'W'`` or ``'V'`` (balanced unless
+        the definition sets ``A_minus``); its ``integral_sK()`` is ``eta_W`` or ``eta_V``."""
         from ..plasticity import PairSTDP
 
         A = self.A_plus_W if which == "W" else self.A_plus_V
-        return PairSTDP.balanced(A_plus=A, tau_plus=self.tau_plus, tau_minus=self.tau_minus, w_max=1e9)
+        return PairSTDP(A_plus=A, A_minus=self.A_minus(which), tau_plus=self.tau_plus, tau_minus=self.tau_minus,
+                        w_max=1e9)
 
     def lif_params(self):
         """:class:`~spiking_bpdl.neurons.LIFParams` of the hidden and reconstruction neurons."""
