@@ -25,6 +25,9 @@ from spiking_bpdl.rate.lif_layer_pair import (RateTrainer, corrupt, init_weights
 from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
 
 
+LR_PROBE = 0.1
+
+
 def cosine(a, b):
     return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
 
@@ -34,10 +37,16 @@ def main():
     parser.add_argument("--network", default="networks/layer_pair_mnist.toml")
     parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--target", default="cpp_standalone")
+    parser.add_argument("--set", action="append", default=[], help="key=value override of the definition (SI units)")
     parser.add_argument("--out", default="docs/results/layer_pairs/alignment.json")
     args = parser.parse_args()
     cfg = load_layer_pair(args.network)
-    cfg = dataclasses.replace(cfg, block=100)
+    changes = {"block": 100}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        old = getattr(cfg, key)
+        changes[key] = value if isinstance(old, str) else (float(value) if old is None else type(old)(value))
+    cfg = dataclasses.replace(cfg, **changes)
     x = load_images(cfg, "train", 2100)
     cfg = with_mean_bias(cfg, x)
     W, V = init_weights(cfg, np.random.default_rng(0))
@@ -45,22 +54,30 @@ def main():
     xb = x[2000:2100]
     xin = corrupt(xb, cfg, np.random.default_rng(2))
     dW_rate, dV_rate, info = rate_rule_updates(xin, xb, W, V, cfg)
-    dWs, dVs, recon = [], [], None
+    dWs, dVs, frees, recon = [], [], [], None
     with use_target(args.target) as directory:
         sim = SpikingLayerPair(cfg, 100, args.target, directory)
         for k in range(args.repeats):
-            res = sim.run_block(xin, xb, W, V, learn=True, seed=k)
-            dWs.append(res.W - W)
-            dVs.append(res.V - V)
+            # a small learning-rate scale keeps the weights (and so the rates) fixed within the block;
+            # the updates are linear in it, so dividing by it gives the block's update at scale 1
+            res = sim.run_block(xin, xb, W, V, learn=True, seed=k, lr_scale=LR_PROBE)
+            dWs.append((res.W.astype(float) - W) / LR_PROBE)
+            dVs.append((res.V.astype(float) - V) / LR_PROBE)
+            free_k = res.recon_free / (cfg.free_phase - cfg.plasticity_onset)
+            frees.append(free_k)
             if recon is None:
-                free = res.recon_free / (cfg.free_phase - cfg.plasticity_onset)
-                recon = ((res.recon_all - res.recon_free) / cfg.target_phase - free, free)
+                recon = ((res.recon_all - res.recon_free) / cfg.target_phase - free_k, free_k)
     d_spk, free = recon
     d_rate = info["rho_r_t"] - info["rho_r"]
-    out = {"network": cfg.name, "repeats": args.repeats, "samples_per_block": 100,
+    out = {"network": cfg.name, "sets": args.set, "repeats": args.repeats, "samples_per_block": 100,
            "recon_free_rate_mean_hz": {"spiking": float(free.mean()), "rate": float(info["rho_r"].mean())},
            "recon_rate_change": {"slope_spiking_on_rate": float(np.sum(d_spk * d_rate) / np.sum(d_rate**2)),
-                                 "correlation": float(np.corrcoef(d_spk.ravel(), d_rate.ravel())[0, 1])}}
+                                 "correlation": float(np.corrcoef(d_spk.ravel(), d_rate.ravel())[0, 1])},
+           # The spiking network's free-phase reconstruction (rates averaged over the repeats) against the
+           # rate twin's transfer function at the same weights: does the twin model the spiking network?
+           "free_reconstruction_mse": {"spiking_mean_vs_clean": float(np.mean((np.mean(frees, 0) / cfg.max_rate - xb) ** 2)),
+                                       "rate_vs_clean": float(np.mean((info["rho_r"] / cfg.max_rate - xb) ** 2)),
+                                       "spiking_mean_vs_rate": float(np.mean((np.mean(frees, 0) - info["rho_r"]) ** 2)) / cfg.max_rate**2}}
     for name, spk, rate in (("V", dVs, dV_rate), ("W", dWs, dW_rate)):
         mean = np.mean(spk, axis=0)
         out[name] = {"cosine_single_block": float(np.mean([cosine(s, rate) for s in spk])),
@@ -68,6 +85,15 @@ def main():
                      "cosine_between_repeats": float(np.mean([cosine(spk[i], spk[i + 1]) for i in range(len(spk) - 1)])),
                      "slope_mean_on_rate": float(np.sum(mean * rate) / np.sum(rate * rate)),
                      "norm_single_over_rate": float(np.mean([np.linalg.norm(s) for s in spk]) / np.linalg.norm(rate))}
+        # Decomposition of one block's update: b * rate (the realized share of the rate rule's step),
+        # a systematic residual (the mean's part not along the rate update, less its sampling noise)
+        # and the noise across repetitions; all as squared norms relative to ||b * rate||^2.
+        k = len(spk)
+        slope = out[name]["slope_mean_on_rate"]
+        noise = sum(float(np.sum((s - mean) ** 2)) for s in spk) / (k - 1)
+        resid = float(np.sum((mean - slope * rate) ** 2)) - noise / k
+        signal = slope**2 * float(np.sum(rate**2))
+        out[name].update(noise_over_signal=noise / signal, bias_over_signal=resid / signal)
     write_json(args.out, out)
     print(json.dumps(out, indent=1))
 

@@ -111,6 +111,8 @@ class LayerPairConfig:
     tau_filter: float = 20e-3
     v_window: str = "contrastive"
     cycles: int = 1
+    weight_updates: str = "online"  # spiking: "online" or "per_sample" (changes expressed at the next sample)
+    rate_eta: str = "window"  # the rate rule's step: "window" (int s K) or "gated" (what the gates realize)
     dt: float = 0.5e-3
     # data
     dataset: str = "mnist"
@@ -134,13 +136,29 @@ class LayerPairConfig:
     # ------------------------------------------------------------------ derived numbers
     @property
     def eta_W(self):
-        """``int s K = A_plus tau_plus^2 + A_minus tau_minus^2`` of the window on ``W`` (s^2)."""
-        return self.A_plus_W * self.tau_plus**2 + self.A_minus("W") * self.tau_minus**2
+        """The rate rule's step on ``W`` (s^2): see :meth:`eta`."""
+        return self.eta("W")
 
     @property
     def eta_V(self):
-        """``int s K = A_plus tau_plus^2 + A_minus tau_minus^2`` of the window on ``V`` (s^2)."""
-        return self.A_plus_V * self.tau_plus**2 + self.A_minus("V") * self.tau_minus**2
+        """The rate rule's step on ``V`` (s^2): see :meth:`eta`."""
+        return self.eta("V")
+
+    def eta(self, which):
+        """Step ``eta`` of the rate rule ``dW = eta rho_pre d rho_post`` for ``'W'`` or ``'V'`` (s^2).
+
+        ``rate_eta = "window"``: ``int s K = A_plus tau_plus^2 + A_minus tau_minus^2``, the step of
+        ungated pair STDP for slowly changing rates (SCIENCE.md section 1).
+        ``rate_eta = "gated"``: what the spiking backend's gated pairings realize for a step of the
+        post-synaptic rate at the switch, ``L (A_plus tau_plus - A_minus tau_minus)
+        + A_minus tau_minus^2 (1 - exp(-L / tau_minus))`` with ``L = plasticity_window``
+        (docs/layer_pairs.md; measured by ``scripts/layer_pair_alignment.py``).
+        """
+        A, Am = (self.A_plus_W if which == "W" else self.A_plus_V), self.A_minus(which)
+        if self.rate_eta == "gated":
+            L = self.plasticity_window
+            return L * (A * self.tau_plus - Am * self.tau_minus) + Am * self.tau_minus**2 * -np.expm1(-L / self.tau_minus)
+        return A * self.tau_plus**2 + Am * self.tau_minus**2
 
     @property
     def b_r(self):
@@ -327,6 +345,8 @@ def config_from_spec(spec):
         tau_filter=_get(lp, "tau_filter", 20e-3, f"{where}layer_pair", positive=True),
         v_window=_get(lp, "v_window", "contrastive", f"{where}layer_pair", kind=str),
         cycles=_get(lp, "cycles", 1, f"{where}layer_pair", kind=int, positive=True),
+        rate_eta=_get(lp, "rate_eta", "window", f"{where}layer_pair", kind=str),
+        weight_updates=_get(lp, "weight_updates", "online", f"{where}layer_pair", kind=str),
         dt=_get(lp, "dt", 0.5e-3, f"{where}layer_pair", positive=True),
         dataset=_get(data, "dataset", "mnist", f"{where}data", kind=str),
         source=_get(data, "source", "auto", f"{where}data", kind=str),
@@ -349,6 +369,10 @@ def config_from_spec(spec):
         raise ConfigError(f"{where}layer_pair.plasticity_onset must be shorter than free_phase")
     if cfg.v_window not in ("contrastive", "target"):
         raise ConfigError(f"{where}layer_pair.v_window must be 'contrastive' or 'target', got {cfg.v_window!r}")
+    if cfg.weight_updates not in ("online", "per_sample"):
+        raise ConfigError(f"{where}layer_pair.weight_updates must be 'online' or 'per_sample', got {cfg.weight_updates!r}")
+    if cfg.rate_eta not in ("window", "gated"):
+        raise ConfigError(f"{where}layer_pair.rate_eta must be 'window' or 'gated', got {cfg.rate_eta!r}")
     if cfg.encoder not in ("poisson", "regular"):
         raise ConfigError(f"{where}populations.input.encoder must be 'poisson' or 'regular', got {cfg.encoder!r}")
     if cfg.corruption not in ("none", "dropout", "gaussian"):

@@ -235,16 +235,24 @@ class SpikingLayerPair:
                            "count_gate = lp_count_gate(t)\nx_target = lp_target_x(t, i)\n" + _ZERO,
                            clock=clock_slot, when="start", order=-1, name="lp_core_gates")
         core.v = "v_reset + rand()*(v_threshold - v_reset)"
+        # "per_sample": pairings accumulate in dw, which is added to w when the next sample starts,
+        # so a weight change cannot move the rates that the same sample's pairings are reading.
+        deferred = cfg.weight_updates == "per_sample"
+        acc, model = ("dw", "w : 1\ndw : 1") if deferred else ("w", "w : 1")
         syn_W = b2.Synapses(
-            inp, hidden, "w : 1",
-            on_pre="v_post += (1 - gamma)*w*v_threshold\nw -= plastic_W_post*A_minus_W*apost_post",
-            on_post="w += plastic_W_post*A_plus_W*apre_pre",
+            inp, hidden, model,
+            on_pre=f"v_post += (1 - gamma)*w*v_threshold\n{acc} -= plastic_W_post*A_minus_W*apost_post",
+            on_post=f"{acc} += plastic_W_post*A_plus_W*apre_pre",
             namespace=ns, name="lp_W", dtype=_WEIGHT_DTYPE)
         syn_V = b2.Synapses(
-            hidden, recon, "w : 1",
-            on_pre="v_post += w*v_threshold\nw -= plastic_V_post*A_minus_V*apost_post",
-            on_post="w += plastic_V_post*A_plus_V*apre_pre",
+            hidden, recon, model,
+            on_pre=f"v_post += w*v_threshold\n{acc} -= plastic_V_post*A_minus_V*apost_post",
+            on_post=f"{acc} += plastic_V_post*A_plus_V*apre_pre",
             namespace=ns, name="lp_V", dtype=_WEIGHT_DTYPE)
+        if deferred:
+            clock_sample = b2.Clock(dt=P, name="lp_clock_sample")
+            for syn in (syn_W, syn_V):
+                syn.run_regularly("w += dw\ndw = 0", clock=clock_sample, when="start", name=f"{syn.name}_express")
         # The feedback through f has its own synapses, recon-major, so a reconstruction spike
         # reads its fan-out contiguously (carrying it on V's post pathway was 2x slower: strided).
         syn_fb = b2.Synapses(recon, hidden, "w : 1", on_pre="v_post += gamma*w*v_threshold",
@@ -324,6 +332,9 @@ class SpikingLayerPair:
         cfg, o = self.cfg, self._objects
         W_new = np.array(o["W"].w[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
         V_new = np.array(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
+        if cfg.weight_updates == "per_sample":  # the last sample's pending changes
+            W_new += np.array(o["W"].dw[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
+            V_new += np.array(o["V"].dw[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
 
         def per_sample(mon, group, name):
             # the row at the first slot of sample k + 1 holds sample k's count; the last sample's is in the group
