@@ -102,7 +102,8 @@ def _run_sequence(kind, rates, presentation, rest, seed=0, refresh=False):
     mon = b2.SpikeMonitor(group)
     net = b2.Network(group, mon)
     net.run(schedule.duration * b2.second)  # the whole sequence in ONE run
-    return np.asarray(mon.i[:]), np.asarray(mon.t[:] / b2.second), schedule
+    # copies: from brian2 2.10 the monitor's arrays live in C++ memory freed with the monitor
+    return np.array(mon.i[:]), np.array(mon.t[:] / b2.second), schedule
 
 
 def test_poisson_sequence_in_one_run_with_rest_phases():

@@ -144,7 +144,7 @@ def test_event_driven_traces_equal_closed_form_decay():
         np.sum(rule.A_minus * np.exp(-(t_up - post[post <= t_up + 1e-9]) / rule.tau_minus)), rel=1e-9)
     w_cd, mon = run_pairs(rule, [pre], [post], clock_driven=True, monitor=True, duration=duration)
     assert w_ev[0] == pytest.approx(w_cd[0], rel=1e-9)
-    t = np.asarray(mon.t[:])
+    t = np.array(mon.t[:])
     # a clock-driven trace, as monitored at the start of step t, holds the spikes of earlier
     # steps: sum_{t_k < t} A exp(-(t - dt - t_k)/tau) (the state update of step t_k runs first)
     apre_cf = np.array([np.sum(rule.A_plus * np.exp(-(tt - DT - pre[pre < tt - 1e-9]) / rule.tau_plus))
