@@ -126,7 +126,7 @@ inputs = encoding.make_input_group(784, stimulus)
 mon = b2.SpikeMonitor(inputs)
 b2.run(schedule.duration * b2.second)
 
-i, t = np.asarray(mon.i[:]), np.asarray(mon.t[:] / b2.second)
+i, t = np.array(mon.i[:]), np.array(mon.t[:] / b2.second)
 read_back = encoding.count_rates(i, t, 784, schedule.starts, schedule.stops)
 
 fig, axes = plt.subplots(1, 4, figsize=(12, 3))
