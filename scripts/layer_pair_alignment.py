@@ -13,7 +13,6 @@ Also the reconstruction's spike-count rate change between the phases against the
 """
 
 import argparse
-import dataclasses
 import json
 
 import numpy as np
@@ -23,6 +22,8 @@ from spiking_bpdl.codegen import use_target
 from spiking_bpdl.rate.lif_layer_pair import (RateTrainer, corrupt, init_weights, load_images, load_layer_pair,
                                               rate_rule_updates, with_mean_bias)
 from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
+
+from _overrides import apply_sets
 
 
 LR_PROBE = 0.1
@@ -41,12 +42,7 @@ def main():
     parser.add_argument("--out", default="docs/results/layer_pairs/alignment.json")
     args = parser.parse_args()
     cfg = load_layer_pair(args.network)
-    changes = {"block": 100}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        old = getattr(cfg, key)
-        changes[key] = value if isinstance(old, str) else (float(value) if old is None else type(old)(value))
-    cfg = dataclasses.replace(cfg, **changes)
+    cfg = apply_sets(cfg, args.set, block=100)
     x = load_images(cfg, "train", 2100)
     cfg = with_mean_bias(cfg, x)
     W, V = init_weights(cfg, np.random.default_rng(0))

@@ -8,7 +8,6 @@ Writes ``OUT/result.json`` with the override, the backend and the curve.
 """
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 
 from spiking_bpdl.rate.lif_layer_pair import load_layer_pair
 from spiking_bpdl.spiking.engine import train_layer_pair
+
+from _overrides import apply_sets
 
 
 def main(argv=None):
@@ -30,12 +31,7 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     cfg = load_layer_pair(a.network)
-    changes = {"test_samples": a.test_samples, "readout_samples": 100}
-    for item in a.set:
-        key, value = item.split("=", 1)
-        old = getattr(cfg, key)
-        changes[key] = value if isinstance(old, str) else (float(value) if old is None else type(old)(value))
-    cfg = dataclasses.replace(cfg, **changes)
+    cfg = apply_sets(cfg, a.set, test_samples=a.test_samples, readout_samples=100)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()

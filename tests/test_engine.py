@@ -48,6 +48,30 @@ def test_resume_equals_uninterrupted_rate(tmp_path):
     assert rest["curve"] == full["curve"]
 
 
+def test_on_block_sees_every_block_and_can_replace_the_weights():
+    from spiking_bpdl.rate.lif_layer_pair import forward, load_images, with_mean_bias
+
+    cfg = _small(block=100, eval_every=300, test_samples=100, lr_decay_samples=200.0)
+    calls = []
+
+    def record(done, W, V, lr_scale):
+        calls.append((done, lr_scale))
+        return (W, np.zeros_like(V)) if done == 600 else None
+
+    plain = train_layer_pair(cfg, "rate", samples=600, seed=4, progress=False)
+    hooked = train_layer_pair(cfg, "rate", samples=600, seed=4, progress=False, on_block=record)
+    assert [c[0] for c in calls] == [100, 200, 300, 400, 500, 600]
+    assert [c[1] for c in calls] == pytest.approx([1 / (1 + d / 200) for d in range(0, 600, 100)])
+    # returning None keeps the weights: identical up to the last block, which the hook replaced
+    assert hooked["curve"][:-1] == plain["curve"][:-1]
+    assert not np.any(hooked["weights"]["V"]) and np.any(plain["weights"]["V"])
+    np.testing.assert_array_equal(hooked["weights"]["W"], plain["weights"]["W"])
+    x_test = load_images(cfg, "test", cfg.test_samples)
+    zero_v = float(np.mean((forward(x_test, plain["weights"]["W"], np.zeros_like(plain["weights"]["V"]),
+                                    hooked["config"]) - x_test) ** 2))
+    assert hooked["test_mse"] == pytest.approx(zero_v, rel=1e-12)
+
+
 def test_corrupt_checkpoint_is_detected_and_kept(tmp_path):
     cfg = _small(block=100, eval_every=100, test_samples=100)
     train_layer_pair(cfg, "rate", samples=200, out=tmp_path, seed=0, progress=False, max_blocks=1)

@@ -209,7 +209,8 @@ class LayerPairConfig:
 
     def stdp_rule(self, which):
         """The :class:`~spiking_bpdl.plasticity.PairSTDP` window of ``'W'`` or ``'V'`` (balanced unless
-        the definition sets ``A_minus``); its ``integral_sK()`` is ``eta_W`` or ``eta_V``."""
+        the definition sets ``A_minus``). With ``rate_eta = "window"`` its ``integral_sK()`` is
+        ``eta_W`` or ``eta_V``; with ``"gated"`` the step is the gated expectation instead."""
         from ..plasticity import PairSTDP
 
         A = self.A_plus_W if which == "W" else self.A_plus_V

@@ -56,7 +56,7 @@ def _brian_seed(seed, block_index):
 
 
 def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, resume=False,
-                     data_dir=None, progress=True, max_blocks=None, standalone_dir=None):
+                     data_dir=None, progress=True, max_blocks=None, standalone_dir=None, on_block=None):
     """Train a layer pair with one backend and return plain results.
 
     Parameters
@@ -80,6 +80,11 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         Stop after this many blocks in this call (to test interruption and resume).
     standalone_dir : str or Path, optional
         Where the ``cpp_standalone`` project is built (default ``OUT/standalone``).
+    on_block : callable, optional
+        ``on_block(samples_done, W, V, lr_scale)`` after every training block, before the
+        evaluation and the checkpoint; it may return ``(W, V)`` to replace the weights
+        (diagnostics: weight snapshots, decay or averaging experiments). ``lr_scale`` is the
+        block's learning-rate factor.
 
     Returns
     -------
@@ -151,6 +156,10 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
             W, V, loss, ev = run_block(x_in, x_clean, W, V, k, cfg.lr_scale(done))
             train_s += time.perf_counter() - t0
             events += ev
+            if on_block is not None:
+                replaced = on_block(done + cfg.block, W, V, cfg.lr_scale(done))
+                if replaced is not None:
+                    W, V = replaced
             done += cfg.block
             last_loss = float(loss)
             if done % cfg.eval_every < cfg.block or done >= samples:

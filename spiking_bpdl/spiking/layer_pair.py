@@ -237,8 +237,8 @@ class SpikingLayerPair:
         core.v = "v_reset + rand()*(v_threshold - v_reset)"
         # "per_sample": pairings accumulate in dw, which is added to w when the next sample starts,
         # so a weight change cannot move the rates that the same sample's pairings are reading.
-        deferred = cfg.weight_updates == "per_sample"
-        acc, model = ("dw", "w : 1\ndw : 1") if deferred else ("w", "w : 1")
+        self._deferred = cfg.weight_updates == "per_sample"
+        acc, model = ("dw", "w : 1\ndw : 1") if self._deferred else ("w", "w : 1")
         syn_W = b2.Synapses(
             inp, hidden, model,
             on_pre=f"v_post += (1 - gamma)*w*v_threshold\n{acc} -= plastic_W_post*A_minus_W*apost_post",
@@ -249,7 +249,7 @@ class SpikingLayerPair:
             on_pre=f"v_post += w*v_threshold\n{acc} -= plastic_V_post*A_minus_V*apost_post",
             on_post=f"{acc} += plastic_V_post*A_plus_V*apre_pre",
             namespace=ns, name="lp_V", dtype=_WEIGHT_DTYPE)
-        if deferred:
+        if self._deferred:
             clock_sample = b2.Clock(dt=P, name="lp_clock_sample")
             for syn in (syn_W, syn_V):
                 syn.run_regularly("w += dw\ndw = 0", clock=clock_sample, when="start", name=f"{syn.name}_express")
@@ -332,7 +332,7 @@ class SpikingLayerPair:
         cfg, o = self.cfg, self._objects
         W_new = np.array(o["W"].w[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
         V_new = np.array(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
-        if cfg.weight_updates == "per_sample":  # the last sample's pending changes
+        if self._deferred:  # the last sample's pending changes
             W_new += np.array(o["W"].dw[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
             V_new += np.array(o["V"].dw[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
 
