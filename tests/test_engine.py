@@ -49,7 +49,7 @@ def test_resume_equals_uninterrupted_rate(tmp_path):
 
 
 def test_on_block_sees_every_block_and_can_replace_the_weights():
-    from spiking_bpdl.rate.lif_layer_pair import forward, load_images, with_mean_bias
+    from spiking_bpdl.rate.lif_layer_pair import forward, load_images
 
     cfg = _small(block=100, eval_every=300, test_samples=100, lr_decay_samples=200.0)
     calls = []

@@ -153,11 +153,12 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
             x_clean = x_train[idx]
             x_in = corrupt(x_clean, cfg, _block_rng(seed, k))
             t0 = time.perf_counter()
-            W, V, loss, ev = run_block(x_in, x_clean, W, V, k, cfg.lr_scale(done))
+            lr_scale = cfg.lr_scale(done)
+            W, V, loss, ev = run_block(x_in, x_clean, W, V, k, lr_scale)
             train_s += time.perf_counter() - t0
             events += ev
             if on_block is not None:
-                replaced = on_block(done + cfg.block, W, V, cfg.lr_scale(done))
+                replaced = on_block(done + cfg.block, W, V, lr_scale)
                 if replaced is not None:
                     W, V = replaced
             done += cfg.block
