@@ -307,3 +307,72 @@ def test_per_sample_updates_leave_the_current_sample_alone():
     assert np.any(counts["per_sample", 1.0][1] != counts["per_sample", 0.0][1])
     assert np.any(counts["online", 1.0][0] != counts["online", 0.0][0])
     assert not np.any(weights["per_sample", 0.0]) and np.abs(weights["per_sample", 1.0]).sum() > 0
+
+
+def _gated_pair_sum(pre_i, pre_n, post_i, post_n, n_pre, n_post, gate, steps_per_slot, decay, A_plus, A_minus,
+                    steps_per_sample=None):
+    """Expected weight change of gated all-to-all pair STDP from recorded spikes (time in steps).
+
+    A pair counts ``gate(later spike) * K(lag)`` with ``K = A_plus decay^lag`` (post later) or
+    ``-A_minus decay^lag`` (pre later); pairs in the same step do not count (each spike's trace
+    increment comes after the synaptic updates of its step). With ``steps_per_sample`` only pairs
+    inside one sample count."""
+    dw = np.zeros((n_pre, n_post))
+    for a, na in zip(pre_i, pre_n):
+        lag = post_n - na
+        ok = lag != 0
+        if steps_per_sample is not None:
+            ok &= post_n // steps_per_sample == na // steps_per_sample
+        later = np.maximum(post_n, na)[ok]
+        k = np.where(lag[ok] > 0, A_plus, -A_minus) * decay ** np.abs(lag[ok])
+        np.add.at(dw[a], post_i[ok], gate[later // steps_per_slot] * k)
+    return dw
+
+
+@pytest.mark.parametrize("trace_reset", ["none", "sample"])
+def test_stdp_updates_are_the_gated_spike_pairs(trace_reset):
+    """The weight changes of a block are exactly the gated pair sums of its recorded spikes, and with
+    ``trace_reset = "sample"`` no pairing spans two samples (the two predictions differ well beyond
+    the float32 rounding of the weights)."""
+    import brian2 as b2
+
+    from spiking_bpdl.codegen import use_target
+    from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images, with_mean_bias
+    from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
+
+    cfg = _tiny_spiking(block=3, A_plus_V=0.01, A_plus_W=0.01, tau_plus=30e-3, tau_minus=30e-3, trace_reset=trace_reset)
+    x = load_images(cfg, "train", 3)
+    cfg = with_mean_bias(cfg, x)
+    W, V = init_weights(cfg, np.random.default_rng(1))
+    with use_target("numpy"):
+        b2.seed(7)
+        sim = SpikingLayerPair(cfg, 3, "numpy")
+        net = sim._build(x, x, W, V, learn=True)
+        mons = {k: b2.SpikeMonitor(sim._objects[k]) for k in ("inp", "hidden", "recon")}
+        net.add(*mons.values())
+        net.run(3 * cfg.presentation * b2.second, namespace={})
+        res = sim._collect()
+        spikes = {k: (np.array(m.i[:]), np.round(np.array(m.t[:] / b2.second) / cfg.dt).astype(int))
+                  for k, m in mons.items()}
+    _, gate_W, gate_V, slot = sim._phase_arrays(learn=True)
+    per_slot, per_sample = int(round(slot / cfg.dt)), int(round(cfg.presentation / cfg.dt))
+    # the neuron traces are integrated by Euler (the membrane is noisy), the input trace exactly
+    euler, exact = 1 - cfg.dt / cfg.tau_plus, np.exp(-cfg.dt / cfg.tau_plus)
+    assert euler != exact and spikes["recon"][0].size > 30 and spikes["hidden"][0].size > 30
+    ref = {}
+    for reset in (None, per_sample):
+        ref["V", reset] = _gated_pair_sum(*spikes["hidden"], *spikes["recon"], cfg.n_hidden, cfg.n_in, gate_V,
+                                          per_slot, euler, cfg.A_plus_V, cfg.A_minus("V"), reset)
+        # input trace (exact decay) for the post-later pairs, hidden trace (Euler) for the pre-later ones
+        post_later = _gated_pair_sum(*spikes["inp"], *spikes["hidden"], cfg.n_in, cfg.n_hidden, gate_W, per_slot,
+                                     exact, cfg.A_plus_W, 0.0, reset)
+        pre_later = _gated_pair_sum(*spikes["inp"], *spikes["hidden"], cfg.n_in, cfg.n_hidden, gate_W, per_slot,
+                                    euler, 0.0, cfg.A_minus("W"), reset)
+        ref["W", reset] = post_later + pre_later
+    got = {"V": res.V - V.astype(np.float32), "W": res.W - W.astype(np.float32)}
+    chosen = per_sample if trace_reset == "sample" else None
+    other = None if trace_reset == "sample" else per_sample
+    for k in ("V", "W"):
+        tol = 1e-6 + 1e-4 * np.abs(ref[k, chosen]).max()
+        np.testing.assert_allclose(got[k], ref[k, chosen], atol=tol, rtol=0)
+        assert np.abs(ref[k, other] - ref[k, chosen]).max() > 20 * tol, k

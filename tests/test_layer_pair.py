@@ -142,6 +142,7 @@ def _write(tmp_path, text_changes):
     ([("[layer_pair]\n", "[layer_pair]\ncycles = 0\n")], "cycles must be positive"),
     ([("[layer_pair]\n", "[layer_pair]\nrate_eta = \"fast\"\n")], "rate_eta must be 'window' or 'gated'"),
     ([("[layer_pair]\n", "[layer_pair]\nweight_updates = \"batch\"\n")], "weight_updates must be 'online' or 'per_sample'"),
+    ([("[layer_pair]\n", "[layer_pair]\ntrace_reset = \"block\"\n")], "trace_reset must be 'none' or 'sample'"),
     ([("[training]\n", "[training]\nlr_decay_samples = -5\n")], "lr_decay_samples must be >= 0"),
     ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = -1e-3")], "A_minus must be >= 0"),
 ])
@@ -166,6 +167,30 @@ def test_unbalanced_window_and_schedule_keys_are_read(tmp_path):
     assert cfg.cycles == 2 and cfg.rate_eta == "gated" and cfg.weight_updates == "per_sample"
     assert [cfg.lr_scale(s) for s in (0, 400, 1200)] == pytest.approx([1.0, 0.5, 0.25])
     assert load_layer_pair(SMALL).lr_scale(10**6) == 1.0  # no decay unless asked for
+
+
+@pytest.mark.parametrize("trace_reset", ["none", "sample"])
+@pytest.mark.parametrize("A_minus", [None, 5e-4])
+def test_gated_eta_is_the_expected_gated_pairing_of_a_rate_step(trace_reset, A_minus):
+    """``rate_eta = "gated"`` is the expected gated pair sum, per unit pre rate and post-rate step,
+    when the post rate steps at the switch (integrated numerically here, 0.1 ms grid): the sample's
+    free rate extends back without end, or, with ``trace_reset = "sample"``, pairs start at the sample."""
+    cfg = _tiny(A_plus_V=1.5e-3, A_minus_V=A_minus, tau_plus=60e-3, tau_minus=40e-3, free_phase=140e-3,
+                target_phase=80e-3, plasticity_onset=60e-3, rate_eta="gated", trace_reset=trace_reset)
+    h, L, T = 1e-4, cfg.plasticity_window, cfg.free_phase
+    start = 0.0 if trace_reset == "sample" else -2.0  # -2 s: 33 tau, the exponentials are gone
+    t = np.arange(start, cfg.presentation, h) + h / 2
+    post = (t >= T).astype(float)  # post rate 0 -> 1 at the switch, pre rate 1
+    gate = np.where((t >= T - L) & (t < T), -1.0, 0.0) + np.where((t >= T) & (t < T + L), 1.0, 0.0)
+    Ap, Am = cfg.A_plus_V, cfg.A_minus("V")
+    total = 0.0
+    for k in np.flatnonzero(gate):
+        lag = t[k] - t[:k]  # earlier partners of a later spike at t[k]
+        total += gate[k] * (post[k] * Ap * np.exp(-lag / cfg.tau_plus).sum()  # post later, pre earlier
+                            - Am * (post[:k] * np.exp(-lag / cfg.tau_minus)).sum()) * h * h  # pre later
+    assert cfg.eta_V == pytest.approx(total, rel=2e-3)
+    if A_minus is None:  # balanced: the gates realize less than the window's int s K
+        assert 0 < cfg.eta_V < dataclasses.replace(cfg, rate_eta="window").eta_V / 2
 
 
 @pytest.mark.parametrize("cycles", [1, 3])

@@ -113,6 +113,7 @@ class LayerPairConfig:
     cycles: int = 1
     weight_updates: str = "online"  # spiking: "online" or "per_sample" (changes expressed at the next sample)
     rate_eta: str = "window"  # the rate rule's step: "window" (int s K) or "gated" (what the gates realize)
+    trace_reset: str = "none"  # spiking: "sample" zeroes the STDP traces when a sample starts (no cross-sample pairs)
     dt: float = 0.5e-3
     # data
     dataset: str = "mnist"
@@ -152,12 +153,17 @@ class LayerPairConfig:
         ``rate_eta = "gated"``: what the spiking backend's gated pairings realize for a step of the
         post-synaptic rate at the switch, ``L (A_plus tau_plus - A_minus tau_minus)
         + A_minus tau_minus^2 (1 - exp(-L / tau_minus))`` with ``L = plasticity_window``
-        (docs/layer_pairs.md; measured by ``scripts/layer_pair_alignment.py``).
+        (docs/layer_pairs.md; measured by ``scripts/layer_pair_alignment.py``); with
+        ``trace_reset = "sample"`` the pairs that would reach back before the sample start are
+        missing: ``- A_plus tau_plus^2 exp(-free_phase / tau_plus) (1 - exp(-L / tau_plus))``.
         """
         A, Am = (self.A_plus_W if which == "W" else self.A_plus_V), self.A_minus(which)
         if self.rate_eta == "gated":
             L = self.plasticity_window
-            return L * (A * self.tau_plus - Am * self.tau_minus) + Am * self.tau_minus**2 * -np.expm1(-L / self.tau_minus)
+            eta = L * (A * self.tau_plus - Am * self.tau_minus) + Am * self.tau_minus**2 * -np.expm1(-L / self.tau_minus)
+            if self.trace_reset == "sample":
+                eta -= A * self.tau_plus**2 * np.exp(-self.free_phase / self.tau_plus) * -np.expm1(-L / self.tau_plus)
+            return eta
         return A * self.tau_plus**2 + Am * self.tau_minus**2
 
     @property
@@ -348,6 +354,7 @@ def config_from_spec(spec):
         cycles=_get(lp, "cycles", 1, f"{where}layer_pair", kind=int, positive=True),
         rate_eta=_get(lp, "rate_eta", "window", f"{where}layer_pair", kind=str),
         weight_updates=_get(lp, "weight_updates", "online", f"{where}layer_pair", kind=str),
+        trace_reset=_get(lp, "trace_reset", "none", f"{where}layer_pair", kind=str),
         dt=_get(lp, "dt", 0.5e-3, f"{where}layer_pair", positive=True),
         dataset=_get(data, "dataset", "mnist", f"{where}data", kind=str),
         source=_get(data, "source", "auto", f"{where}data", kind=str),
@@ -372,6 +379,8 @@ def config_from_spec(spec):
         raise ConfigError(f"{where}layer_pair.v_window must be 'contrastive' or 'target', got {cfg.v_window!r}")
     if cfg.weight_updates not in ("online", "per_sample"):
         raise ConfigError(f"{where}layer_pair.weight_updates must be 'online' or 'per_sample', got {cfg.weight_updates!r}")
+    if cfg.trace_reset not in ("none", "sample"):
+        raise ConfigError(f"{where}layer_pair.trace_reset must be 'none' or 'sample', got {cfg.trace_reset!r}")
     if cfg.rate_eta not in ("window", "gated"):
         raise ConfigError(f"{where}layer_pair.rate_eta must be 'window' or 'gated', got {cfg.rate_eta!r}")
     if cfg.encoder not in ("poisson", "regular"):

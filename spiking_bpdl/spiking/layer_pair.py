@@ -209,7 +209,7 @@ class SpikingLayerPair:
         clock_slot = b2.Clock(dt=slot * b2.second, name="lp_clock_slot")
         inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", rng=self._rng,
                                model="dapre/dt = -apre/tau_plus : 1\nnspk : 1", reset="apre += 1\nnspk += 1",
-                               namespace={"tau_plus": ns["tau_plus"]}, refresh=clock_slot,
+                               namespace={"tau_plus": ns["tau_plus"], "lp_sample_start": ta_start}, refresh=clock_slot,
                                rand_function=ns["fast_rand"] if fast else None)
         method = "euler" if noisy else "exact"
         # Hidden and reconstruction neurons are ONE NeuronGroup ("core", hidden first), used through
@@ -234,6 +234,12 @@ class SpikingLayerPair:
         core.run_regularly("target_on = lp_target_on(t)\nplastic_V = lp_plastic_V(t)\nplastic_W = lp_plastic_W(t)\n"
                            "count_gate = lp_count_gate(t)\nx_target = lp_target_x(t, i)\n" + _ZERO,
                            clock=clock_slot, when="start", order=-1, name="lp_core_gates")
+        if cfg.trace_reset == "sample":
+            # No pairing spans two samples: the traces restart from zero with each sample.
+            core.run_regularly("apre *= 1 - lp_sample_start(t)\napost *= 1 - lp_sample_start(t)",
+                               clock=clock_slot, when="start", order=-1, name="lp_core_trace_reset")
+            inp.run_regularly("apre *= 1 - lp_sample_start(t)", clock=clock_slot, when="start", order=-1,
+                              name="lp_input_trace_reset")
         core.v = "v_reset + rand()*(v_threshold - v_reset)"
         # "per_sample": pairings accumulate in dw, which is added to w when the next sample starts,
         # so a weight change cannot move the rates that the same sample's pairings are reading.
