@@ -8,8 +8,14 @@ cosine of the mean of K blocks, cosine between two repetitions, and the regressi
 the mean spiking update on the rate update (1 = the rate twin predicts the STDP update's size).
 Also the reconstruction's spike-count rate change between the phases against the rate twin's.
 
+With ``--weights CHECKPOINT.npz`` (from ``spiking-bpdl train --out``) the probe uses those weights
+instead, e.g. a trained spiking network's, where the rate rule still points somewhere but the mean
+STDP update has settled: the part of the mean STDP update of V that is not along the rate update is
+then regressed on candidate bias terms (V itself: the causal pairings of a synapse with the spikes it
+causes; W transposed: the reconstruction -> hidden loop; the stationary Hebbian product).
+
     python scripts/layer_pair_alignment.py [--network networks/layer_pair_mnist.toml] [--repeats 6]
-        [--out docs/results/layer_pairs/alignment.json]
+        [--weights OUT/checkpoint_spiking.npz] [--out docs/results/layer_pairs/alignment.json]
 """
 
 import argparse
@@ -39,6 +45,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--target", default="cpp_standalone")
     parser.add_argument("--set", action="append", default=[], help="key=value override of the definition (SI units)")
+    parser.add_argument("--weights", default=None, help="checkpoint .npz whose W and V are probed")
     parser.add_argument("--out", default="docs/results/layer_pairs/alignment.json")
     args = parser.parse_args()
     cfg = load_layer_pair(args.network)
@@ -46,7 +53,14 @@ def main():
     x = load_images(cfg, "train", 2100)
     cfg = with_mean_bias(cfg, x)
     W, V = init_weights(cfg, np.random.default_rng(0))
-    W, V, _ = RateTrainer(cfg, "rate").train_block(corrupt(x[:1000], cfg, np.random.default_rng(1)), x[:1000], W, V)
+    if args.weights:
+        from spiking_bpdl.checkpoint import load_checkpoint
+
+        arrays, _ = load_checkpoint(args.weights)
+        W, V = np.asarray(arrays["W"], dtype=float), np.asarray(arrays["V"], dtype=float)
+    else:
+        W, V, _ = RateTrainer(cfg, "rate").train_block(corrupt(x[:1000], cfg, np.random.default_rng(1)), x[:1000],
+                                                       W, V)
     xb = x[2000:2100]
     xin = corrupt(xb, cfg, np.random.default_rng(2))
     dW_rate, dV_rate, info = rate_rule_updates(xin, xb, W, V, cfg)
@@ -90,6 +104,20 @@ def main():
         resid = float(np.sum((mean - slope * rate) ** 2)) - noise / k
         signal = slope**2 * float(np.sum(rate**2))
         out[name].update(noise_over_signal=noise / signal, bias_over_signal=resid / signal)
+    # Which bias terms does the mean STDP update of V carry? Least squares of the mean update on the
+    # rate update and the candidates, each reported as its share of the mean update's squared norm.
+    mean_V = np.mean(dVs, axis=0)
+    hebb = (0.5 * (info["rho_h"] + info["rho_h_t"])).T @ (0.5 * (info["rho_r"] + info["rho_r_t"]))
+    terms = {"rate_rule": dV_rate, "V": V, "W_T": W.T, "hebbian_product": hebb}
+    X = np.stack([t.ravel() for t in terms.values()], axis=1)
+    coef, *_ = np.linalg.lstsq(X, mean_V.ravel(), rcond=None)
+    total = float(np.sum(mean_V**2))
+    out["V_bias_terms"] = {
+        "coefficients": dict(zip(terms, map(float, coef))),
+        "share_of_mean_update": {k: float(np.sum((c * t) ** 2)) / total for k, c, t in zip(terms, coef, terms.values())},
+        "unexplained_share": float(np.sum((mean_V.ravel() - X @ coef) ** 2)) / total,
+        "noise_share_of_mean": sum(float(np.sum((d - mean_V) ** 2)) for d in dVs) / (len(dVs) - 1) / len(dVs) / total,
+        "weights": args.weights}
     write_json(args.out, out)
     print(json.dumps(out, indent=1))
 

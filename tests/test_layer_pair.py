@@ -143,6 +143,7 @@ def _write(tmp_path, text_changes):
     ([("[layer_pair]\n", "[layer_pair]\nrate_eta = \"fast\"\n")], "rate_eta must be 'window' or 'gated'"),
     ([("[layer_pair]\n", "[layer_pair]\nweight_updates = \"batch\"\n")], "weight_updates must be 'online' or 'per_sample'"),
     ([("[layer_pair]\n", "[layer_pair]\ntrace_reset = \"block\"\n")], "trace_reset must be 'none' or 'sample'"),
+    ([("[layer_pair]\n", "[layer_pair]\ncycles = 2\nrate_eta = \"gated\"\n")], "derived for one switch per sample"),
     ([("[training]\n", "[training]\nlr_decay_samples = -5\n")], "lr_decay_samples must be >= 0"),
     ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = -1e-3")], "A_minus must be >= 0"),
 ])
@@ -156,7 +157,7 @@ def test_unbalanced_window_and_schedule_keys_are_read(tmp_path):
     cfg = load_layer_pair(_write(tmp_path, [
         ("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = 5e-4"),
         ("[training]\n", "[training]\nlr_decay_samples = 400\n"),
-        ("[layer_pair]\n", "[layer_pair]\ncycles = 2\nrate_eta = \"gated\"\nweight_updates = \"per_sample\"\n")]))
+        ("[layer_pair]\n", "[layer_pair]\ncycles = 1\nrate_eta = \"gated\"\nweight_updates = \"per_sample\"\n")]))
     assert cfg.A_minus("V") == pytest.approx(5e-4)
     rule = cfg.stdp_rule("V")  # the unbalanced window itself, and eta_V is its int s K
     assert not rule.is_balanced and rule.A_minus == pytest.approx(5e-4)
@@ -164,7 +165,7 @@ def test_unbalanced_window_and_schedule_keys_are_read(tmp_path):
     L, tp, tm = cfg.plasticity_window, cfg.tau_plus, cfg.tau_minus  # "gated": what the gates realize
     assert cfg.eta_V == pytest.approx(L * (1.5e-3 * tp - 5e-4 * tm) + 5e-4 * tm**2 * (1 - np.exp(-L / tm)))
     assert cfg.A_minus("W") == pytest.approx(cfg.A_plus_W * cfg.tau_plus / cfg.tau_minus)  # derived: balanced
-    assert cfg.cycles == 2 and cfg.rate_eta == "gated" and cfg.weight_updates == "per_sample"
+    assert cfg.cycles == 1 and cfg.rate_eta == "gated" and cfg.weight_updates == "per_sample"
     assert [cfg.lr_scale(s) for s in (0, 400, 1200)] == pytest.approx([1.0, 0.5, 0.25])
     assert load_layer_pair(SMALL).lr_scale(10**6) == 1.0  # no decay unless asked for
 

@@ -383,6 +383,8 @@ def config_from_spec(spec):
         raise ConfigError(f"{where}layer_pair.trace_reset must be 'none' or 'sample', got {cfg.trace_reset!r}")
     if cfg.rate_eta not in ("window", "gated"):
         raise ConfigError(f"{where}layer_pair.rate_eta must be 'window' or 'gated', got {cfg.rate_eta!r}")
+    if cfg.rate_eta == "gated" and cfg.cycles > 1:
+        raise ConfigError(f"{where}layer_pair.rate_eta = 'gated' is derived for one switch per sample (cycles = 1)")
     if cfg.encoder not in ("poisson", "regular"):
         raise ConfigError(f"{where}populations.input.encoder must be 'poisson' or 'regular', got {cfg.encoder!r}")
     if cfg.corruption not in ("none", "dropout", "gaussian"):
