@@ -35,6 +35,10 @@ spike falls in it. With ``L = min(free_phase - plasticity_onset, target_phase)``
   became unstable after about 2,000 samples). The contrastive sign is our choice, not the
   paper's.
 
+With ``[layer_pair] trace_reset = "sample"`` the per-neuron traces are zeroed when a sample starts,
+so no pairing spans two samples (pairings of two different digits are noise for the rule); for
+stationary rates the balanced window's expectation is unchanged.
+
 A *block* of samples is presented in ONE ``run()``: stimuli, clean targets and the phase
 gates are ``TimedArray``s, copied into neuron variables by ``run_regularly`` operations once
 per phase slot (all on one clock) rather than looked up per neuron and time step. With
