@@ -136,8 +136,9 @@ def main():
     cfg = load_layer_pair(args.network)
     cfg = dataclasses.replace(cfg, block=args.block, dt=args.dt_ms * 1e-3, free_phase=args.free_ms * 1e-3,
                               target_phase=args.target_ms * 1e-3, plasticity_onset=20e-3,
-                              # the scheme the naive loop implements: one switch, online updates, running traces
-                              cycles=1, weight_updates="online", trace_reset="none")
+                              # the scheme the naive loop implements: one switch, online updates, running traces,
+                              # delta synapses
+                              cycles=1, weight_updates="online", trace_reset="none", tau_syn=0.0)
     x = load_images(cfg, "train", max(args.naive_samples + 1, args.engine_samples))
     cfg = with_mean_bias(cfg, x)
     W, V = init_weights(cfg, np.random.default_rng(0))

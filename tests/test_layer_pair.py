@@ -145,12 +145,21 @@ def _write(tmp_path, text_changes):
     ([("[layer_pair]\n", "[layer_pair]\ntrace_reset = \"block\"\n")], "trace_reset must be 'none' or 'sample'"),
     ([("[layer_pair]\n", "[layer_pair]\ncycles = 2\nrate_eta = \"gated\"\n")], "derived for one switch per sample"),
     ([("[training]\n", "[training]\nlr_decay_samples = -5\n")], "lr_decay_samples must be >= 0"),
+    ([("t_ref = \"2 ms\"\nsigma = \"4 mV\"\nbias = \"mean\"",
+       "t_ref = \"2 ms\"\ntau_syn = \"5 ms\"\nsigma = \"4 mV\"\nbias = \"mean\"")], "must share neuron parameters"),
+    ([("t_ref = \"2 ms\"\nsigma", "t_ref = \"2 ms\"\ntau_syn = \"-5 ms\"\nsigma")], "tau_syn must be positive"),
     ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = -1e-3")], "A_minus must be >= 0"),
 ])
 def test_bad_definitions_raise_one_line_config_errors(tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message) as exc:
         load_layer_pair(_write(tmp_path, changes))
     assert "\n" not in str(exc.value)
+
+
+def test_synaptic_time_constant_is_read_from_the_populations(tmp_path):
+    assert load_layer_pair(SMALL).tau_syn == 0.0  # delta synapses unless asked for
+    cfg = load_layer_pair(_write(tmp_path, [('t_ref = "2 ms"\nsigma', 't_ref = "2 ms"\ntau_syn = "5 ms"\nsigma')]))
+    assert cfg.tau_syn == pytest.approx(5e-3) and cfg.lif_params().tau_syn == pytest.approx(5e-3)
 
 
 def test_unbalanced_window_and_schedule_keys_are_read(tmp_path):

@@ -88,6 +88,7 @@ class LayerPairConfig:
     v_reset: float = 0.0
     t_ref: float = 2e-3
     sigma: float = 4e-3
+    tau_syn: float = 0.0  # spiking: synaptic current time constant (0: delta synapses); same mean drive
     bias_hidden: float = 0.6
     bias_recon: object = 0.6  # a number, 'mean', or one value per pixel (tuple)
     # input encoding
@@ -228,7 +229,7 @@ class LayerPairConfig:
         from ..neurons import LIFParams
 
         return LIFParams(tau_m=self.tau_m, v_threshold=self.v_threshold, v_reset=self.v_reset,
-                         t_ref=self.t_ref, sigma=self.sigma, R=1.0)
+                         t_ref=self.t_ref, sigma=self.sigma, tau_syn=self.tau_syn, R=1.0)
 
     def to_dict(self):
         return asdict(self)
@@ -337,6 +338,7 @@ def config_from_spec(spec):
         n_in=pops["input"].size,
         n_hidden=pops["hidden"].size,
         tau_m=hid.tau_m, v_threshold=hid.v_threshold, v_reset=hid.v_reset, t_ref=hid.t_ref, sigma=hid.sigma,
+        tau_syn=hid.tau_syn,
         bias_hidden=_get(pops["hidden"].params, "bias", 0.6, f"{where}populations.hidden"),
         bias_recon=_bias(pops["recon"].params, f"{where}populations.recon"),
         max_rate=_get(inp, "max_rate", 100.0, f"{where}populations.input", positive=True),

@@ -8,7 +8,8 @@ uses the same definition and the same symbols)::
     recon   LIF, drive b_r + V . hidden [+ beta (x - rtrace/r_max) in the target phase]
 
 Synapses are current jumps: a spike through weight ``w`` adds ``w * v_threshold`` to the
-post-synaptic membrane. ``W`` (input -> hidden) and ``V`` (hidden -> recon) are plastic;
+post-synaptic membrane, or, with ``tau_syn > 0`` (a population key), starts an exponential
+current that delivers the same charge over ``tau_syn``: the same mean drive, less shot noise. ``W`` (input -> hidden) and ``V`` (hidden -> recon) are plastic;
 ``Wfb`` (recon -> hidden, weights ``W`` transposed, fixed during a block) is the
 reconstruction fed back through f. The teacher current of the target phase uses
 ``rtrace``, the reconstruction neuron's own exponentially filtered rate.
@@ -234,14 +235,14 @@ class SpikingLayerPair:
         core.bias = self._core_bias()
         core.teach = np.r_[np.zeros(n_h), np.ones(n_in)]
         hidden, recon = core[:n_h], core[n_h:]
+        # No pairing spans two samples with trace_reset = "sample": the traces restart from zero with
+        # each sample (in the same operation that zeroes the spike counters, one code object fewer).
+        reset = "\napre *= 1 - lp_sample_start(t)\napost *= 1 - lp_sample_start(t)" if cfg.trace_reset == "sample" else ""
         # (Brian2 wants the shared variables written before the per-neuron ones)
         core.run_regularly("target_on = lp_target_on(t)\nplastic_V = lp_plastic_V(t)\nplastic_W = lp_plastic_W(t)\n"
-                           "count_gate = lp_count_gate(t)\nx_target = lp_target_x(t, i)\n" + _ZERO,
+                           "count_gate = lp_count_gate(t)\nx_target = lp_target_x(t, i)\n" + _ZERO + reset,
                            clock=clock_slot, when="start", order=-1, name="lp_core_gates")
         if cfg.trace_reset == "sample":
-            # No pairing spans two samples: the traces restart from zero with each sample.
-            core.run_regularly("apre *= 1 - lp_sample_start(t)\napost *= 1 - lp_sample_start(t)",
-                               clock=clock_slot, when="start", order=-1, name="lp_core_trace_reset")
             inp.run_regularly("apre *= 1 - lp_sample_start(t)", clock=clock_slot, when="start", order=-1,
                               name="lp_input_trace_reset")
         core.v = "v_reset + rand()*(v_threshold - v_reset)"
@@ -249,14 +250,21 @@ class SpikingLayerPair:
         # so a weight change cannot move the rates that the same sample's pairings are reading.
         self._deferred = cfg.weight_updates == "per_sample"
         acc, model = ("dw", "w : 1\ndw : 1") if self._deferred else ("w", "w : 1")
+        # Delta synapses make v jump by w*v_threshold; exponential current synapses (tau_syn > 0)
+        # deliver the same charge over tau_syn, so the mean drive (the rate twin's) is unchanged.
+        if cfg.tau_syn > 0:
+            ns["syn_charge"] = cfg.tau_m / cfg.tau_syn * b2.ohm ** -1
+            jump = "I_syn_post += {}*syn_charge*v_threshold"
+        else:
+            jump = "v_post += {}*v_threshold"
         syn_W = b2.Synapses(
             inp, hidden, model,
-            on_pre=f"v_post += (1 - gamma)*w*v_threshold\n{acc} -= plastic_W_post*A_minus_W*apost_post",
+            on_pre=jump.format("(1 - gamma)*w") + f"\n{acc} -= plastic_W_post*A_minus_W*apost_post",
             on_post=f"{acc} += plastic_W_post*A_plus_W*apre_pre",
             namespace=ns, name="lp_W", dtype=_WEIGHT_DTYPE)
         syn_V = b2.Synapses(
             hidden, recon, model,
-            on_pre=f"v_post += w*v_threshold\n{acc} -= plastic_V_post*A_minus_V*apost_post",
+            on_pre=jump.format("w") + f"\n{acc} -= plastic_V_post*A_minus_V*apost_post",
             on_post=f"{acc} += plastic_V_post*A_plus_V*apre_pre",
             namespace=ns, name="lp_V", dtype=_WEIGHT_DTYPE)
         if self._deferred:
@@ -265,7 +273,7 @@ class SpikingLayerPair:
                 syn.run_regularly("w += dw\ndw = 0", clock=clock_sample, when="start", name=f"{syn.name}_express")
         # The feedback through f has its own synapses, recon-major, so a reconstruction spike
         # reads its fan-out contiguously (carrying it on V's post pathway was 2x slower: strided).
-        syn_fb = b2.Synapses(recon, hidden, "w : 1", on_pre="v_post += gamma*w*v_threshold",
+        syn_fb = b2.Synapses(recon, hidden, "w : 1", on_pre=jump.format("gamma*w"),
                              namespace=ns, name="lp_Wfb", dtype=_WEIGHT_DTYPE)
         for syn in (syn_W, syn_V, syn_fb):
             syn.connect()
