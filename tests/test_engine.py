@@ -295,9 +295,9 @@ def test_gated_eta_predicts_the_size_of_the_spiking_update():
     the rate rule's is 1 up to the twin's rate errors: at these weights its hidden rates are 8 % below
     the spiking network's and its reconstruction change 11 % above (measured), so the slope may be off
     by 0.2 (measured: 1.13 here with the definition's 5 ms current synapses, 1.10 with delta synapses,
-    1.18 before the trace reset, and 1.02 on 100 full-MNIST digits with scripts/layer_pair_alignment.py). With the window's eta (int s K) the slope
-    would be 3 times larger: the gating factor is (1 - e^(-L/tau))/2 = 0.37, times 1 - e^(-free/tau)
-    = 0.90 for the pairs the reset removes. One switch per sample (cycles = 1): the gated formula's case."""
+    1.18 before the trace reset, and 1.02 on 100 full-MNIST digits with scripts/layer_pair_alignment.py).
+    With the window's eta (int s K) the slope would be 3 times larger: the gating factor is
+    (1 - e^(-L/tau))/2 = 0.37, times 1 - e^(-free/tau) = 0.90 for the pairs the reset removes. One switch per sample (cycles = 1): the gated formula's case."""
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.rate.lif_layer_pair import RateTrainer, corrupt, init_weights, load_images, with_mean_bias
     from spiking_bpdl.spiking.layer_pair import SpikingLayerPair

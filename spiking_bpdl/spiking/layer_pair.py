@@ -9,10 +9,11 @@ uses the same definition and the same symbols)::
 
 Synapses are current jumps: a spike through weight ``w`` adds ``w * v_threshold`` to the
 post-synaptic membrane, or, with ``tau_syn > 0`` (a population key), starts an exponential
-current that delivers the same charge over ``tau_syn``: the same mean drive, less shot noise. ``W`` (input -> hidden) and ``V`` (hidden -> recon) are plastic;
-``Wfb`` (recon -> hidden, weights ``W`` transposed, fixed during a block) is the
-reconstruction fed back through f. The teacher current of the target phase uses
-``rtrace``, the reconstruction neuron's own exponentially filtered rate.
+current that delivers the same charge over ``tau_syn``: the same mean drive, less shot noise.
+``W`` (input -> hidden) and ``V`` (hidden -> recon) are plastic; ``Wfb`` (recon -> hidden,
+weights ``W`` transposed, fixed during a block) is the reconstruction fed back through f. The
+teacher current of the target phase uses ``rtrace``, the reconstruction neuron's own
+exponentially filtered rate.
 
 Plasticity: all-to-all pair STDP with a balanced exponential window
 (``A_minus tau_minus = A_plus tau_plus``), implemented with traces kept *per neuron*
@@ -253,8 +254,7 @@ class SpikingLayerPair:
         # Delta synapses make v jump by w*v_threshold; exponential current synapses (tau_syn > 0)
         # deliver the same charge over tau_syn, so the mean drive (the rate twin's) is unchanged.
         if cfg.tau_syn > 0:
-            ns["syn_charge"] = cfg.tau_m / cfg.tau_syn * b2.ohm ** -1
-            jump = "I_syn_post += {}*syn_charge*v_threshold"
+            jump = "I_syn_post += {}*v_threshold*tau_m/(R*tau_syn)"
         else:
             jump = "v_post += {}*v_threshold"
         syn_W = b2.Synapses(
