@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "generative",
     "vpf",
     "train",
+    "sweep",
 ]
 
 
@@ -58,12 +59,16 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``spiking-bpdl`` console script. Returns the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args._argv = argv  # recorded in every result's provenance
     try:
         args._module.run(args)
     except SpikingBPDLError as exc:
         print(f"spiking-bpdl: error: {exc}", file=sys.stderr)
         return 2
+    except SystemExit as exc:  # a command's own exit status (sweep: 1 when a task failed)
+        return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         print("spiking-bpdl: interrupted (checkpoints, if any, are intact)", file=sys.stderr)
         return 130

@@ -56,6 +56,7 @@ __all__ = [
     "POPULATION_KINDS",
     "PLASTICITY_RULES",
     "resolve_network_path",
+    "apply_overrides",
 ]
 
 #: Unit symbols accepted in definitions, with their SI factor and dimension.
@@ -321,13 +322,63 @@ def resolve_network_path(path):
     raise ConfigError(f"network definition {path} not found")
 
 
-def load_network(path):
+def _toml_value(text):
+    """``"5 ms"`` -> the string, ``0.5`` -> 0.5, ``true`` -> True: a value as TOML would read it.
+
+    Text that is not a TOML value (``5 ms`` without quotes) is taken as a string, so that
+    quantities need no quoting on a command line.
+    """
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data, overrides, src="<definition>"):
+    """Set ``section.key=value`` items in a parsed TOML document (in place) before validation.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML document.
+    overrides : iterable of str
+        Items ``"dotted.key=value"``, e.g. ``"layer_pair.nudge=8"`` or
+        ``"populations.hidden.tau_syn=5 ms"``. The value is read as a TOML value (numbers,
+        booleans, quoted strings), else as a string. The table that holds the key must
+        exist; the key itself may be new (an optional key of the definition).
+    src : str
+        Name of the definition, for error messages.
+
+    Returns
+    -------
+    dict
+        ``data``, changed.
+    """
+    for item in overrides:
+        if not isinstance(item, str) or "=" not in item:
+            raise ConfigError(f"{src}: override {item!r} is not of the form section.key=value")
+        key, text = item.split("=", 1)
+        parts = [p.strip() for p in key.split(".")]
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError(f"{src}: override key {key!r} must name a table and a key, like layer_pair.nudge")
+        table = data
+        for depth, part in enumerate(parts[:-1]):
+            table = table.get(part) if isinstance(table, dict) else None
+            if not isinstance(table, dict):
+                raise ConfigError(f"{src}: override {key!r}: no table [{'.'.join(parts[:depth + 1])}] in the definition")
+        table[parts[-1]] = _toml_value(text.strip())
+    return data
+
+
+def load_network(path, overrides=()):
     """Load and validate a TOML network definition.
 
     Parameters
     ----------
     path : str or Path
         A file, or the name of a definition in ``networks/``.
+    overrides : iterable of str, optional
+        ``section.key=value`` items applied before validation (see :func:`apply_overrides`).
 
     Returns
     -------
@@ -340,4 +391,5 @@ def load_network(path):
         raise ConfigError(f"{path}: malformed TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    apply_overrides(data, overrides, str(path))
     return parse_network(data, path)

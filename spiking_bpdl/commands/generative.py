@@ -21,7 +21,7 @@ from . import _common
 NAME = "generative"
 HELP = "target-prop generative model: train, sample, inpaint, evaluate (Parzen)"
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["NAME", "HELP", "add_arguments", "validate", "run"]
 
 
 def _nonneg_int(text):
@@ -112,6 +112,14 @@ def _model_path(args):
     if not Path(path).exists():
         raise CheckpointError(f"no trained model at {path}; run `spiking-bpdl generative train` first")
     return path
+
+
+def validate(args):
+    """Check the configuration (``train``, or ``--config`` of the others) and that a model to read exists."""
+    if args.action == "train" or getattr(args, "config", None):
+        _config(args)
+    if args.action != "train":
+        _model_path(args)
 
 
 def run(args):

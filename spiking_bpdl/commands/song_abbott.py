@@ -18,7 +18,7 @@ from . import _common
 NAME = "song-abbott"
 HELP = "Song-Miller-Abbott competitive STDP network (bimodal weights)"
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["NAME", "HELP", "add_arguments", "validate", "run"]
 
 
 def add_arguments(parser):
@@ -27,16 +27,24 @@ def add_arguments(parser):
                         help="network definition (file or name in networks/; default song_miller_abbott)")
     parser.add_argument("--duration", type=_common.positive_float, default=None,
                         help="simulated seconds (default: from the definition)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a key of the definition before validation, e.g. plasticity.stdp.A_plus=0.004 "
+                             "(repeatable)")
     _common.add_common(parser, target=True, data=False)
+
+
+def validate(args):
+    """Load and validate the definition (with ``--set`` overrides); return ``(spec, config)``."""
+    from ..experiments.song_abbott import config_from_spec
+    from ..spec import load_network
+
+    spec = load_network(args.network, args.overrides)
+    return spec, config_from_spec(spec)
 
 
 def run(args):
     """Load the definition, simulate, write JSON/NPZ/PNG."""
-    from ..experiments.song_abbott import config_from_spec
-    from ..spec import load_network
-
-    spec = load_network(args.network)
-    cfg = config_from_spec(spec)  # validates before anything is written
+    spec, cfg = validate(args)  # validates before anything is written
     from .._io import save_figure, save_npz
     from ..experiments import stdp_plots
     from ..experiments.song_abbott import run_song_abbott

@@ -29,7 +29,7 @@ from . import _common
 NAME = "stdp-window"
 HELP = "measure an STDP window (pair rule or the emergent voltage-derivative window)"
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["NAME", "HELP", "add_arguments", "validate", "run"]
 
 RULES = ("pair", "voltage-derivative")
 
@@ -71,7 +71,8 @@ def add_arguments(parser):
     _common.add_common(parser, target=True, data=False)
 
 
-def _validate(args):
+def validate(args):
+    """Check the option combinations argparse cannot (raises ConfigError)."""
     from ..errors import ConfigError
 
     if args.rule == "voltage-derivative":
@@ -85,7 +86,7 @@ def _validate(args):
 
 def run(args):
     """Run the protocol, write JSON + PNG, return the result dict."""
-    _validate(args)
+    validate(args)
     from .._io import save_figure
     from ..experiments import stdp_plots
     from ..experiments.stdp_window import BI_POO_TAU_MINUS_MS, BI_POO_TAU_PLUS_MS, pair_window, voltage_derivative_window

@@ -11,6 +11,7 @@ Example::
     spiking-bpdl train networks/layer_pair_small.toml --backend spiking --out results/lp
     spiking-bpdl train networks/layer_pair_small.toml --backend rate --out results/lp
     spiking-bpdl train networks/layer_pair_small.toml --backend spiking --out results/lp --resume
+    spiking-bpdl train layer_pair_small --backend rate --set layer_pair.nudge=8 --out results/nudge8
 
 Writes ``OUT/train_<backend>.json`` (or ``--json``), ``OUT/weights_<backend>.npz``,
 ``OUT/checkpoint_<backend>.npz`` (after every block) and the figures
@@ -35,26 +36,37 @@ def add_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/checkpoint_<backend>.npz")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a key of the definition before validation, e.g. layer_pair.nudge=8 or "
+                             "'populations.hidden.tau_syn=5 ms' (repeatable)")
     _common.add_common(parser, target=False, data=True)
     parser.add_argument("--target", choices=("numpy", "cython", "cpp_standalone"), default=None,
                         help="Brian2 target of the spiking backend (default: [training] target of the definition)")
 
 
-def run(args):
-    from .._io import save_npz
-    from ..experiments.layer_pair import run_training, save_learning_curves, save_training_figures
-    from ..rate.lif_layer_pair import load_layer_pair
+def validate(args):
+    """Load and validate the definition (with ``--set`` overrides) and the options; return the config."""
+    from ..rate.lif_layer_pair import config_from_spec
+    from ..spec import load_network
 
-    cfg = load_layer_pair(args.network)  # validates everything before anything is written
+    cfg = config_from_spec(load_network(args.network, args.overrides))
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         from ..errors import DataError
 
         raise DataError(f"data directory {args.data_dir} does not exist")
+    return cfg
+
+
+def run(args):
+    from .._io import save_npz
+    from ..experiments.layer_pair import run_training, save_learning_curves, save_training_figures
+
+    cfg = validate(args)  # validates everything before anything is written
     result = run_training(cfg, args.backend, samples=args.samples, out=args.out, seed=args.seed,
                           target=args.target, resume=args.resume, data_dir=args.data_dir,
                           progress=not args.no_progress)
     weights = result.pop("weights")
-    result.pop("config")
+    result["config"] = cfg.to_dict()  # the resolved definition the run used (overrides applied)
     example = result.pop("examples")
     out = _common.out_dir(args)
     save_npz(out / f"weights_{args.backend}.npz", W=weights["W"], V=weights["V"], bias_recon=weights["bias_recon"])

@@ -21,7 +21,7 @@ from . import _common
 NAME = "vpf"
 HELP = "VPF vs CD-1/PCD Boltzmann machines on binarised MNIST/Fashion-MNIST"
 
-__all__ = ["NAME", "HELP", "add_arguments", "run"]
+__all__ = ["NAME", "HELP", "add_arguments", "validate", "run"]
 
 
 def _lr_list(text):
@@ -199,7 +199,6 @@ def _run_compare(args):
     import time
 
     from .._io import atomic_path, save_figure, write_json
-    from ..errors import ConfigError
     from ..experiments.vpf_compare import (
         load_binarised,
         plot_learning_curves,
@@ -207,11 +206,7 @@ def _run_compare(args):
         results_table_markdown,
     )
 
-    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if not datasets or not methods:
-        raise ConfigError("--datasets and --methods must not be empty")
-    cfgs = [_config(args, d, m) for d in datasets for m in methods]  # validates every combination
+    datasets, methods, cfgs = _compare_configs(args)  # validates every combination
     data = {d: load_binarised(d, cfgs[0].n_train, cfgs[0].n_val, cfgs[0].n_test, cfgs[0].source, cfgs[0].data_dir)
             for d in datasets}  # every data file is checked before anything is written
     out = _common.out_dir(args)
@@ -252,6 +247,24 @@ def _run_compare(args):
     summary = {"command": command, "total_wall_s": total, "results": results}
     _common.finish(args, "vpf_compare", summary, f"vpf compare: {len(results)} runs in {total:.0f} s; table in {out / 'vpf_compare.md'}")
     return summary
+
+
+def _compare_configs(args):
+    from ..errors import ConfigError
+
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not datasets or not methods:
+        raise ConfigError("--datasets and --methods must not be empty")
+    return datasets, methods, [_config(args, d, m) for d in datasets for m in methods]
+
+
+def validate(args):
+    """Check every configuration the action would run (no data is read)."""
+    if args.vpf_command == "compare":
+        _compare_configs(args)
+    else:
+        _config(args, args.dataset, args.method)
 
 
 def run(args):
