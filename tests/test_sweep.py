@@ -224,3 +224,22 @@ def test_shipped_sweep_files_are_valid():
     for path in shipped:
         spec = load_sweep(path)
         assert spec.tasks()
+
+
+def test_ratios_are_formed_per_seed_and_may_use_another_metric():
+    from spiking_bpdl.sweep import parse_sweep, summarize
+
+    spec = parse_sweep({"command": "train", "args": ["layer_pair_small"],
+                        "grid": {"backend": ["spiking", "rate"], "seeds": [0, 1, 2]},
+                        "ratios": {"r": {"metric": "readout", "denominator_metric": "test_mse", "axis": "backend",
+                                         "numerator": "spiking", "denominator": "rate"}}},
+                       source="test", validate=False)
+    rate = {0: 1.0, 1: 2.0, 2: 4.0}
+    rows = [{"point": "backend=rate", "backend": "rate", "seed": s, "status": "ok", "test_mse": v, "readout": 99.0}
+            for s, v in rate.items()]
+    rows += [{"point": "backend=spiking", "backend": "spiking", "seed": s, "status": "ok", "test_mse": 0.0,
+              "readout": 1.5 * v} for s, v in rate.items()]
+    ratio = summarize(spec, rows)["ratios"]["r"]["groups"]["-"]
+    # per seed the readout is exactly 1.5 x the rate twin's test_mse: no spread, although both vary 4-fold
+    assert ratio["per_seed"] == pytest.approx([1.5, 1.5, 1.5]) and ratio["std"] == pytest.approx(0.0)
+    assert ratio["ci95"] == pytest.approx([1.5, 1.5])

@@ -45,7 +45,7 @@ def _client(scheduler, workers, log):
     # A task whose worker dies is tried once more, then recorded as failed (KilledWorker).
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.CRITICAL)  # failures are rows, not log noise
         client = Client(cluster)
         try:
             log(f"sweep: LocalCluster with {n} single-threaded worker process(es); dashboard {client.dashboard_link}")

@@ -20,6 +20,7 @@ A sweep file is TOML::
     axis = "backend"
     numerator = "spiking"
     denominator = "rate"
+    denominator_metric = "test_mse"  # optional (default: metric)
 
 Every (grid point, seed) is parsed by the command's own parser and checked by its
 ``validate`` function before any task starts, so a bad value is one line, exit 2, nothing run.
@@ -297,8 +298,10 @@ def parse_sweep(data, source="<sweep>", base_dir=None, validate=True):
     if not isinstance(ratios, dict):
         _fail(src, "[ratios] must be a table of tables")
     for name, r in ratios.items():
-        if not isinstance(r, dict) or set(r) != {"metric", "axis", "numerator", "denominator"}:
-            _fail(src, f"ratios.{name} needs exactly metric, axis, numerator and denominator")
+        needed = {"metric", "axis", "numerator", "denominator"}
+        if not isinstance(r, dict) or not needed <= set(r) or set(r) - needed - {"denominator_metric"}:
+            _fail(src, f"ratios.{name} needs metric, axis, numerator and denominator (and optionally "
+                       "denominator_metric)")
         if r["axis"] not in grid:
             _fail(src, f"ratios.{name}.axis {r['axis']!r} is not a grid axis")
         for part in ("numerator", "denominator"):

@@ -98,7 +98,7 @@ def summarize(spec, rows):
             per_seed = []
             for seed in spec.seeds:
                 num = _value(rows, spec.point_id(point), seed, r["metric"])
-                den = _value(rows, spec.point_id(den_point), seed, r["metric"])
+                den = _value(rows, spec.point_id(den_point), seed, r.get("denominator_metric", r["metric"]))
                 if num is not None and den not in (None, 0):
                     per_seed.append(num / den)
             groups[spec.point_id(rest)] = {"point": rest, "per_seed": per_seed, **interval(per_seed)}
@@ -143,7 +143,8 @@ def markdown(summary):
         lines.append("| " + " | ".join(cells) + " |")
     for name, r in summary["ratios"].items():
         lines += ["", f"## Ratio {name}: {r['metric']} at {r['axis']}={r['numerator']} / "
-                      f"{r['axis']}={r['denominator']} (per seed, then summarised)", "",
+                      f"{r.get('denominator_metric', r['metric'])} at {r['axis']}={r['denominator']} "
+                      "(per seed, then summarised)", "",
                   "| point | ratio | per seed |", "|---|---|---|"]
         for pid, g in r["groups"].items():
             lines.append(f"| {pid} | {_fmt(g)} | {', '.join(f'{v:.4g}' for v in g['per_seed'])} |")
