@@ -67,6 +67,11 @@ def main(argv=None):
     except SpikingBPDLError as exc:
         print(f"spiking-bpdl: error: {exc}", file=sys.stderr)
         return 2
+    except (OverflowError, FloatingPointError) as exc:
+        # an extreme but finite option (say --tau-plus 1e308) overflowed in the computation
+        print(f"spiking-bpdl: error: a parameter is out of the representable range ({exc}); "
+              "use values of a physical size", file=sys.stderr)
+        return 2
     except SystemExit as exc:  # a command's own exit status (sweep: 1 when a task failed)
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:

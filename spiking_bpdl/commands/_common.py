@@ -13,12 +13,20 @@ from ..codegen import DEFAULT_TARGET, TARGETS
 __all__ = ["add_common", "positive_float", "positive_int", "nonneg_float", "finish", "out_dir", "provenance"]
 
 
-def positive_float(text):
-    """argparse type: a float > 0."""
+def _finite(text):
+    """A finite float, or an argparse error (inf and nan are never a meaningful parameter)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a float > 0."""
+    value = _finite(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
@@ -26,10 +34,7 @@ def positive_float(text):
 
 def nonneg_float(text):
     """argparse type: a float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _finite(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
