@@ -30,7 +30,7 @@ def _status(argv):
 @pytest.mark.parametrize("value", ["1e308", "inf", "-inf", "nan"])
 def test_extreme_numeric_options_are_one_line_errors(tmp_path, capsys, value):
     out = tmp_path / "out"
-    assert _status(["stdp-window", "--target", "numpy", "--tau-plus", value, "--out", str(out)]) == 2
+    assert _status(["stdp-window", "--target", "numpy", f"--tau-plus={value}", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert ("finite" in err) if value != "1e308" else ("out of the representable range" in err)
