@@ -74,6 +74,12 @@ def test_local_cluster_runs_every_point_and_seed(window_sweep):
     assert {p.name for p in (out / "cache").iterdir()} == {f"worker-{w}" for w in workers}
     assert len(workers) == 2  # both processes took tasks
     assert (out / "summary.md").exists() and (out / "figures" / "integral_sK.png").exists()
+    # the Parquet copy holds the same table (pyarrow is a dev dependency, so this always runs here)
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "results.parquet").to_pylist()
+    assert [(t["point"], int(t["seed"]), t["integral_sK"]) for t in table] == \
+        [(r["point"], int(r["seed"]), float(r["integral_sK"])) for r in rows]
 
 
 def test_summary_intervals_are_t_intervals(window_sweep):
@@ -243,3 +249,15 @@ def test_ratios_are_formed_per_seed_and_may_use_another_metric():
     # per seed the readout is exactly 1.5 x the rate twin's test_mse: no spread, although both vary 4-fold
     assert ratio["per_seed"] == pytest.approx([1.5, 1.5, 1.5]) and ratio["std"] == pytest.approx(0.0)
     assert ratio["ci95"] == pytest.approx([1.5, 1.5])
+
+
+def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    from spiking_bpdl.sweep import runner
+
+    monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT", "2s")
+    spec = _write(tmp_path / "s.toml", WINDOW_SWEEP)
+    out = tmp_path / "o"
+    assert main(["sweep", str(spec), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot reach the Dask scheduler tcp://127.0.0.1:9" in err[0]
+    assert not out.exists()

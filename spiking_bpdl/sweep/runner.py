@@ -13,7 +13,10 @@ from .store import ResultStore
 from .summary import write_summary
 from .task import attempt_count, flatten_scalars, run_task
 
-__all__ = ["run", "SweepOutcome"]
+__all__ = ["run", "SweepOutcome", "SCHEDULER_TIMEOUT"]
+
+#: How long to try to reach a scheduler given with ``--scheduler`` before giving up.
+SCHEDULER_TIMEOUT = "20s"
 
 
 class SweepOutcome(list):
@@ -34,7 +37,10 @@ def _client(scheduler, workers, log):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler {scheduler} ({exc.__class__.__name__})") from None
         try:
             log(f"sweep: Dask scheduler {scheduler}; dashboard {client.dashboard_link}")
             yield client
@@ -123,16 +129,16 @@ def run(spec, out, scheduler=None, workers=None, resume=False, log=None):
     store.drop_failed()
     done = store.done()
     todo = [t for t in spec.tasks() if t.key not in done]
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(record, spec.to_dict())
     skipped = len(spec.tasks()) - len(todo)
-    log(f"sweep: {len(todo)} task(s) to run" + (f", {skipped} already done" if skipped else "")
-        + f" -> {out}")
-    failed_now = 0
+    plan = f"sweep: {len(todo)} task(s) to run" + (f", {skipped} already done" if skipped else "") + f" -> {out}"
     if todo:
         from distributed import as_completed
 
+        # the cluster comes first: a scheduler that cannot be reached leaves nothing behind
         with _client(scheduler, workers, log) as client:
+            log(plan)
+            out.mkdir(parents=True, exist_ok=True)
+            write_json(record, spec.to_dict())
             futures = {}
             for task in todo:
                 payload = {"argv": task.argv, "seed": task.seed, "directory": task.directory}
@@ -146,13 +152,16 @@ def run(spec, out, scheduler=None, workers=None, resume=False, log=None):
                     row = _row(task, fut.result())
                 except Exception as exc:  # a failed task is a row, not the end of the sweep
                     row = _row(task, error=_error_line(exc), attempts=attempt_count(out / "tasks" / task.directory))
-                    failed_now += 1
                 store.add(row)
                 finished += 1
                 log(f"[{finished}/{len(todo)}] {task.point_id} seed {task.seed}: {row['status']}"
                     + (f" ({row['task_wall_s']:.1f} s)" if row["status"] == "ok" else f" - {row['error']}"))
-    elif not store.path.exists():
-        store.write()
+    else:
+        log(plan)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(record, spec.to_dict())
+        if not store.path.exists():
+            store.write()
     outcome = SweepOutcome(store.rows)
     outcome.summary = write_summary(out, spec, store.rows)
     log(f"sweep: {len(store.rows) - len(outcome.failed)} ok, {len(outcome.failed)} failed; "
