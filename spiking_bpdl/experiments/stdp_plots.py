@@ -110,5 +110,12 @@ def plot_weight_histogram(weights, w_max, ax=None, title="final weights"):
 
 
 def plot_gradient_match(update, gradient, ax=None, title=""):
-    """Mean STDP update matrix against −∂J/∂W, entry by entry."""
-    return plot_match_scatter(update, gradient, ax=ax, title=title, xlabel="−∂J/∂W (rate model, scaled)")
+    """Mean STDP update matrix against −∂J/∂W, entry by entry.
+
+    The two have different units (pair sums against Hz² per volt), so the gradient is drawn
+    times the least-squares scale ``k = <u, g> / <g, g>``; the identity line then shows the
+    direction match that the cosine measures."""
+    u, g = np.ravel(update), np.ravel(gradient)
+    k = float(np.dot(u, g) / np.dot(g, g))
+    return plot_match_scatter(update, k * np.asarray(gradient), ax=ax, title=title,
+                              xlabel=f"−∂J/∂W of the rate twin × {k:.3g} (least-squares scale)")
