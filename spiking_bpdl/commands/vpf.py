@@ -227,6 +227,7 @@ def _run_compare(args):
         runs = _compare_worker(cfgs, args.quiet, data)
     for result, model, arrays in runs:
         _save_run(args, result, model, arrays, args.checkpoint_dir, out)
+        result.setdefault("provenance", _common.provenance(args))
         write_json(out / f"vpf_{result['dataset']}_{result['method']}.json", result)
         results.append(result)
         examples.setdefault(result["dataset"], {})[result["method"]] = arrays

@@ -105,7 +105,13 @@ def summarize(spec, rows):
         ratios[name] = {**r, "groups": groups}
     failed = [{"point": str(x["point"]), "seed": int(x["seed"]), "error": x.get("error")}
               for x in rows if x.get("status") != "ok"]
-    return {"sweep": spec.to_dict(), "rows": len(rows), "rows_ok": sum(x.get("status") == "ok" for x in rows),
+    from .. import __version__
+    from ..commands._common import _git_state
+
+    commit, dirty = _git_state()
+    return {"sweep": spec.to_dict(), "provenance": {"version": __version__, "git_commit": commit, "git_dirty": dirty,
+                                                   "commits_of_rows": sorted({str(x.get("git_commit")) for x in rows})},
+            "rows": len(rows), "rows_ok": sum(x.get("status") == "ok" for x in rows),
             "metrics": names, "shown": shown, "points": points, "ratios": ratios, "failed": failed}
 
 
