@@ -35,3 +35,24 @@ def test_extreme_numeric_options_are_one_line_errors(tmp_path, capsys, value):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert ("finite" in err) if value != "1e308" else ("out of the representable range" in err)
     assert not out.exists()
+
+
+def test_a_result_json_records_its_provenance(tmp_path):
+    import json
+    import subprocess
+
+    from spiking_bpdl import __version__
+
+    argv = ["stdp-window", "--target", "numpy", "--dt-step", "20", "--tau-plus", "12.5", "--seed", "7",
+            "--out", str(tmp_path)]
+    assert main(argv) == 0
+    prov = json.loads((tmp_path / "stdp_window.json").read_text())["provenance"]
+    assert prov["version"] == __version__ and prov["seed"] == 7
+    assert prov["command"].split()[1:4] == ["stdp-window", "--target", "numpy"]
+    assert prov["options"]["tau_plus"] == 12.5 and prov["options"]["dt_step"] == 20.0
+    repo = __import__("pathlib").Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:  # a checkout (CI's clean clone is one): the commit is the one checked out
+        assert prov["git_commit"] == head.stdout.strip()
+    else:
+        assert prov["git_commit"] is None

@@ -1,13 +1,11 @@
 """Options and helpers shared by every subcommand."""
 
 import argparse
-import functools
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 from .._io import write_json
+from ..provenance import provenance
 from ..codegen import DEFAULT_TARGET, TARGETS
 
 __all__ = ["add_common", "positive_float", "positive_int", "nonneg_float", "finish", "out_dir", "provenance"]
@@ -71,45 +69,6 @@ def out_dir(args):
     """The output directory, created on demand."""
     args.out.mkdir(parents=True, exist_ok=True)
     return args.out
-
-
-@functools.lru_cache(maxsize=1)
-def _git_state():
-    """``(commit, dirty)`` of the checkout the package runs from, or ``(None, None)`` outside git."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists():
-        return None, None
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return commit or None, bool(status.strip())
-
-
-def provenance(args):
-    """What produced a result: package version, git commit, command line, seed and resolved options.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line (every option with its default filled in).
-
-    Returns
-    -------
-    dict
-        ``version``, ``git_commit`` and ``git_dirty`` (None outside a git checkout),
-        ``command`` (as typed, shell-quoted), ``seed`` and ``options`` (every parsed option).
-    """
-    from .. import __version__
-
-    commit, dirty = _git_state()
-    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if not k.startswith("_")}
-    return {"version": __version__, "git_commit": commit, "git_dirty": dirty,
-            "command": shlex.join(["spiking-bpdl", *getattr(args, "_argv", sys.argv[1:])]), "python": sys.version.split()[0],
-            "seed": getattr(args, "seed", None), "options": options}
 
 
 def finish(args, name, result, summary=None):

@@ -106,9 +106,9 @@ def summarize(spec, rows):
     failed = [{"point": str(x["point"]), "seed": int(x["seed"]), "error": x.get("error")}
               for x in rows if x.get("status") != "ok"]
     from .. import __version__
-    from ..commands._common import _git_state
+    from ..provenance import git_state
 
-    commit, dirty = _git_state()
+    commit, dirty = git_state()
     return {"sweep": spec.to_dict(), "provenance": {"version": __version__, "git_commit": commit, "git_dirty": dirty,
                                                    "commits_of_rows": sorted({str(x.get("git_commit")) for x in rows})},
             "rows": len(rows), "rows_ok": sum(x.get("status") == "ok" for x in rows),
