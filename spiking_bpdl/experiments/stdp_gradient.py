@@ -20,14 +20,16 @@ Plasticity (the layer pairs' contrastive gating, balanced window). All-to-all pa
 *later* spike: ``-1`` in the last ``L`` of the free phase ``[t_s - L, t_s)``, ``+1`` in the
 target phase. The unit-amplitude sums ``P`` (potentiation) and ``D`` (depression) are
 accumulated in synaptic variables of their own, so ``W`` stays fixed while we measure:
-``dw = A_plus P - A_minus D``. For constant input rates the expectation is, exactly,
-``x_i [A_plus tau_plus <g, rho_j> - A_minus tau_minus <g, LP(rho_j)>]`` with ``LP`` a low-pass of
-time constant ``tau_minus`` (normalised to unit gain); for the balanced window this is
-``x_i A_minus tau_minus^2 [LP rho_j(t_s + L) - 2 LP rho_j(t_s) + LP rho_j(t_s - L)]`` which,
-once the rates have settled in both phases, is ``(eta_eff/2) x_i (rho_j^target - rho_j^free)``
-(``eta_eff = int s K``). Pairings that a synapse causes itself (a pre spike pushing its post
-neuron over threshold) add potentiation proportional to ``W_ji`` in both phases; the
-contrastive sign cancels it to the extent that the output's sensitivity is the same in both.
+``dw = A_plus P - A_minus D``. For constant input rates, and leaving out the pairings that a
+synapse causes itself, the expectation is ``x_i [A_plus tau_plus <g, rho_j> - A_minus tau_minus
+<g, LP(rho_j)>]`` (``g`` the gate, ``rho_j(t)`` the output's rate, ``LP`` a unit-gain low-pass of
+time constant ``tau_minus``). For the balanced window this is
+``x_i A_minus tau_minus^2 [LP rho_j(t_s + L) - 2 LP rho_j(t_s) + LP rho_j(t_s - L)]`` which, once
+the rates have settled in both phases and with ``tau_plus = tau_minus`` (the default), is
+``(eta_eff/2) x_i (rho_j^target - rho_j^free)`` (``eta_eff = int s K``). The self-caused pairings
+(a pre spike pushing its post neuron over threshold) add potentiation proportional to ``W_ji``
+in both phases; the contrastive sign cancels it to the extent that the output's sensitivity is
+the same in both.
 
 Rate twin. ``rho_j = f(mu_j, s_j)`` with ``f`` the Siegert rate of :mod:`spiking_bpdl.neurons`
 (with its time-grid correction), mean drive ``mu_j = b + tau_m sum_i W_ji x_i`` and noise
