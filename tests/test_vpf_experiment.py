@@ -149,12 +149,25 @@ def test_cli_bad_input_one_line_exit_2_nothing_written(bad, tmp_path, monkeypatc
 
 
 def test_paired_comparison_is_zero_for_identical_models(mnist_small):
-    from spiking_bpdl.models.boltzmann import init_model
+    from spiking_bpdl.models.boltzmann import init_model, reconstruct
 
     a = init_model((784, 20), rng=1, visible_mean=mnist_small.train.mean(0), scale=0.1)
     b = init_model((784, 20), rng=2, visible_mean=mnist_small.train.mean(0), scale=0.1)
     res = vc.paired_reconstruction_comparison({"a": a, "a2": a.copy(), "b": b}, mnist_small.test[:50], n_sweeps=3)
-    for corruption in ("dropout50", "occlusion"):
+    images = mnist_small.test[:50]
+    masks = {"dropout50": vc.dropout_mask(50, np.random.default_rng(12345)), "occlusion": vc.occlusion_mask(50)}
+    for corruption, mask in masks.items():
         assert res[corruption]["a - a2"] == {"mean": 0.0, "sem": 0.0}
-        assert res[corruption]["a - b"]["mean"] != 0.0
-        assert res[corruption]["a"]["sem"] > 0
+        # recomputed here: per-image MSE over the unknown pixels of the same corruption, the
+        # standard error sd/sqrt(n) of those 50 values, and the *paired* difference (per image
+        # first, then mean and sd/sqrt(n)); an unpaired error bar or the wrong mask fails
+        per_image = {}
+        for name, model in (("a", a), ("b", b)):
+            rec = reconstruct(model, images, mask, n_sweeps=3, rng=np.random.default_rng(0))
+            err = np.where(mask, 0.0, (rec.astype(np.float64) - images) ** 2)
+            per_image[name] = err.sum(1) / (~mask).sum(1)
+            assert res[corruption][name]["mean"] == pytest.approx(per_image[name].mean(), rel=1e-12)
+            assert res[corruption][name]["sem"] == pytest.approx(per_image[name].std(ddof=1) / np.sqrt(50), rel=1e-12)
+        d = per_image["a"] - per_image["b"]
+        assert res[corruption]["a - b"]["mean"] == pytest.approx(d.mean(), rel=1e-12)
+        assert res[corruption]["a - b"]["sem"] == pytest.approx(d.std(ddof=1) / np.sqrt(50), rel=1e-12)
