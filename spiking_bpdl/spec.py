@@ -57,6 +57,7 @@ __all__ = [
     "PLASTICITY_RULES",
     "resolve_network_path",
     "apply_overrides",
+    "read_toml",
 ]
 
 #: Unit symbols accepted in definitions, with their SI factor and dimension.
@@ -370,6 +371,16 @@ def apply_overrides(data, overrides, src="<definition>"):
     return data
 
 
+def read_toml(path):
+    """Parse a TOML file; an unreadable or malformed file is one ConfigError naming it."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+
 def load_network(path, overrides=()):
     """Load and validate a TOML network definition.
 
@@ -385,11 +396,6 @@ def load_network(path, overrides=()):
     NetworkSpec
     """
     path = resolve_network_path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    data = read_toml(path)
     apply_overrides(data, overrides, str(path))
     return parse_network(data, path)

@@ -32,7 +32,6 @@ import io
 import itertools
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -358,10 +357,6 @@ def load_sweep(path, validate=True):
                 break
         else:
             raise ConfigError(f"sweep file {path} not found")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: malformed TOML ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read ({exc.__class__.__name__})") from None
-    return parse_sweep(data, source=str(p), validate=validate)
+    from ..spec import read_toml
+
+    return parse_sweep(read_toml(p), source=str(p), validate=validate)
