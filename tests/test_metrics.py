@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from scipy.stats import multivariate_normal
 
 from spiking_bpdl.metrics import cosine_similarity, parzen_log_likelihood, parzen_select_sigma
@@ -38,3 +39,11 @@ def test_parzen_bounded_memory_chunks_agree():
 def test_cosine():
     assert cosine_similarity([1, 0], [1, 0]) == 1.0
     assert abs(cosine_similarity([1, 0], [0, 1])) < 1e-12
+    # the angle, not the lengths or the layout: scale-invariant, signed, arrays flattened
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(3, 5)), rng.normal(size=(3, 5))
+    expect = np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))
+    assert cosine_similarity(a, b) == pytest.approx(expect, rel=1e-12)
+    assert cosine_similarity(7.0 * a, 0.01 * b) == pytest.approx(expect, rel=1e-12)
+    assert cosine_similarity(a, -b) == pytest.approx(-expect, rel=1e-12)
+    assert cosine_similarity(a, -3 * a) == pytest.approx(-1.0, rel=1e-12)
