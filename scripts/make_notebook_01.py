@@ -75,7 +75,10 @@ ax.legend(); plt.show()
 firing = analytic > 0
 print("max relative error where the neuron fires:",
       np.max(np.abs(simulated[firing] - analytic[firing]) / analytic[firing]))
+# the threshold is checked once per step, so each interval is late by less than dt = 0.1 ms:
+# under 1.3 % of the shortest interval (7.75 ms at 0.8 nA)
 assert np.allclose(simulated[firing], analytic[firing], rtol=0.02)
+assert np.all(simulated[~firing] == 0)    # at or below threshold (RI <= 20 mV): silent
 """)
 md(r"""
 ### With noise: the Siegert formula
@@ -101,11 +104,18 @@ T = 2.0
 b2.run(T * b2.second)
 
 rates = (spikes.count[:] / T).reshape(len(levels), n_per)
+theory = siegert_rate(levels, noisy, dt=sim_dt)
+sem = rates.std(1, ddof=1) / np.sqrt(n_per)
 fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.errorbar(levels * 1e9, rates.mean(1), yerr=2 * rates.std(1) / np.sqrt(n_per), fmt="o", label="simulation ±2 s.e.")
 ax.plot(levels * 1e9, siegert_rate(levels, noisy, dt=sim_dt), "k-", label="Siegert")
 ax.plot(levels * 1e9, lif_rate(levels, params), "k:", label="no noise")
 ax.set(xlabel="mean input current (nA)", ylabel="rate (Hz)"); ax.legend(); plt.show()
+# each level's mean rate has standard error sd/sqrt(n_per); 4 standard errors (7 levels: family-wise
+# false alarm < 1e-3) plus 1 % for the first-order-only dt correction (as tests/test_neurons.py)
+tol = 4 * sem + 0.01 * theory
+print("largest |simulation - Siegert| / tolerance:", np.max(np.abs(rates.mean(1) - theory) / tol))
+assert np.all(np.abs(rates.mean(1) - theory) <= tol)
 """)
 md(r"""
 ## 2. From images to spike trains, all in one run
@@ -136,6 +146,14 @@ for k in range(3):
     axes[k + 1].axis("off")
 plt.show()
 print("correlation of read-back rates with the pixels:", np.corrcoef(read_back.ravel(), rates.ravel())[0, 1])
+# input by input, the count in a 0.1 s window is Poisson with mean 0.1 * rate: the least-squares slope of
+# count on rate is 0.1, with variance sum((r - rbar)^2 * 0.1 r) / S^2, S = sum((r - rbar)^2). A digit shown
+# in the wrong window, or pixels wired to the wrong inputs, fails (5 standard errors)
+counts = encoding.spike_counts(i, t, 784, schedule.starts, schedule.stops).ravel()
+r = rates.ravel(); rc = r - r.mean(); S = np.sum(rc**2)
+slope, se = np.sum(rc * counts) / S, np.sqrt(np.sum(rc**2 * 0.1 * r)) / S
+print(f"count per Hz of rate: {slope:.4f} (expected 0.1000, s.e. {se:.4f})")
+assert abs(slope - 0.1) < 5 * se
 """)
 md(r"""
 ## 3. Pair-based STDP, event-driven
@@ -154,6 +172,9 @@ code(r"""
 rule = PairSTDP.balanced(A_plus=0.01, tau_plus=16.8e-3, tau_minus=33.7e-3, w_max=1.0)  # Bi & Poo time constants
 print(rule)
 print(f"int K = {rule.integral_K():.2e}   int sK = {rule.integral_sK():.3e} s^2")
+# balanced: A_- tau_- = A_+ tau_+, so int K vanishes and int sK = A_+ tau_+ (tau_+ + tau_-)
+assert abs(rule.integral_K()) <= 1e-12 * rule.A_plus * rule.tau_plus
+assert np.isclose(rule.integral_sK(), rule.A_plus * rule.tau_plus * (rule.tau_plus + rule.tau_minus), rtol=1e-12)
 
 measured = pair_window(rule, dt_max=0.1, dt_step=(5e-3 if REDUCED else 1e-3), target="cython")
 fig, ax = plt.subplots(figsize=(5, 3.5))
