@@ -49,6 +49,11 @@ per phase slot (all on one clock) rather than looked up per neuron and time step
 Poisson inputs and the membrane noise use the splitmix64 generators of
 :mod:`spiking_bpdl.fast_random` (silent inputs draw nothing; on cython the generator is
 reseeded from ``brian2.seed``, so runs repeat bit for bit); numpy keeps Brian2's generators.
+On cpp_standalone the block's seed is a run argument too: ``main`` seeds Brian2's generators
+from the shared variable ``rng_seed`` right after the run arguments are read (neither Brian2
+2.9 nor 2.11 has a run-time seed; ``brian2.seed`` is compiled into the project as a constant),
+and every random number of the run, the splitmix64 streams included, derives from them, so a
+seeded block repeats bit for bit without recompiling.
 Spike counts per sample come from counters in the resets, read once per slot, not from
 per-step spike monitors. Hidden and reconstruction neurons are one ``NeuronGroup`` (``lp_core``,
 hidden first) used through two subgroups, and weights are stored in single precision: both
@@ -119,6 +124,7 @@ class SpikingLayerPair:
         self._objects = None
         self._built = False
         self._rng = np.random.default_rng(0)
+        self._phases = None
 
     # ------------------------------------------------------------------ build
     def _phase_arrays(self, learn, lr_scale=1.0):
@@ -213,7 +219,7 @@ class SpikingLayerPair:
         # Every operation that is not per step runs on ONE clock (the phase slot): each extra clock
         # costs Brian2's runtime loop about 2 us per step (measured), the slot-rate work is negligible.
         clock_slot = b2.Clock(dt=slot * b2.second, name="lp_clock_slot")
-        inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", rng=self._rng,
+        inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", phase=self._phases, rng=self._rng,
                                model="dapre/dt = -apre/tau_plus : 1\nnspk : 1", reset="apre += 1\nnspk += 1",
                                namespace={"tau_plus": ns["tau_plus"], "lp_sample_start": ta_start}, refresh=clock_slot,
                                rand_function=ns["fast_rand"] if fast else None)
@@ -229,7 +235,8 @@ class SpikingLayerPair:
         ) + b2.Equations("dapre/dt = -apre/tau_plus : 1\ndapost/dt = -apost/tau_minus : 1\n"
                          "drtrace/dt = -rtrace/tau_filter : Hz\nbias : 1 (constant)\nteach : 1 (constant)\n"
                          "x_target : 1\ntarget_on : 1 (shared)\nplastic_W : 1 (shared)\nplastic_V : 1 (shared)\n"
-                         + _COUNTERS)
+                         + _COUNTERS + ("rng_seed : integer (shared, constant)\n"
+                                        if self.target == "cpp_standalone" else ""))
         core = b2.NeuronGroup(n_h + n_in, core_eqs, threshold="v > v_threshold",
                               reset="v = v_reset\napre += 1\napost += 1\nrtrace += 1/tau_filter\n" + _COUNT,
                               refractory="t_ref", method=method, namespace=ns, name="lp_core")
@@ -246,7 +253,6 @@ class SpikingLayerPair:
         if cfg.trace_reset == "sample":
             inp.run_regularly("apre *= 1 - lp_sample_start(t)", clock=clock_slot, when="start", order=-1,
                               name="lp_input_trace_reset")
-        core.v = "v_reset + rand()*(v_threshold - v_reset)"
         # "per_sample": pairings accumulate in dw, which is added to w when the next sample starts,
         # so a weight change cannot move the rates that the same sample's pairings are reading.
         self._deferred = cfg.weight_updates == "per_sample"
@@ -282,6 +288,9 @@ class SpikingLayerPair:
         syn_fb.w = W.ravel()  # recon i -> hidden j carries W[i, j]
         if self.target == "cpp_standalone":
             b2.device.apply_run_args()
+            self._seed_from_run_args(core)
+        # after the seeding above: on cpp_standalone this draw happens in main() once the run's seed is set
+        core.v = "v_reset + rand()*(v_threshold - v_reset)"
         # Spike counts per sample without a per-step monitor: counters in the resets, read once per
         # slot (before the first slot of a sample zeroes them); the last sample is read at the end.
         mon = b2.StateMonitor(core, ["cnt_free", "cnt_all"], record=True, clock=clock_slot, when="start",
@@ -291,8 +300,24 @@ class SpikingLayerPair:
                              W=syn_W, V=syn_V, core=core, recon=recon, hidden=hidden, inp=inp, fb=syn_fb, mon=mon)
         return net
 
+    @staticmethod
+    def _seed_from_run_args(core):
+        """Seed Brian2's generators in ``main()`` from ``core.rng_seed`` (set through ``run_args``).
+
+        Brian2's ``seed()`` writes its value into the generated ``main()`` as a constant, so a
+        compiled project could only repeat one seed; this statement, placed right after
+        ``set_from_command_line`` (``apply_run_args``), reads the seed of the current run instead.
+        Each OpenMP thread's generator gets ``seed + thread``, as ``brian2.seed`` does.
+        """
+        import brian2 as b2
+
+        threads = max(int(b2.prefs.devices.cpp_standalone.openmp_threads), 1)
+        name = b2.device.get_array_name(core.variables["rng_seed"])
+        b2.device.insert_code("main", f"for (int _i = 0; _i < {threads}; _i++)\n"
+                                      f"    brian::_random_generators[_i].seed((unsigned long)brian::{name}[0] + _i);")
+
     # ------------------------------------------------------------------ run
-    def run_block(self, x_in, x_clean, W, V, learn=True, seed=None, lr_scale=1.0):
+    def run_block(self, x_in, x_clean, W, V, learn=True, seed=None, lr_scale=1.0, rng=None):
         """Present ``block`` samples in one run.
 
         Parameters
@@ -306,9 +331,14 @@ class SpikingLayerPair:
         learn : bool
             False: no target phase and no plasticity (read-out of the free network).
         seed : int, optional
-            Brian2 random seed for runtime targets (standalone runs draw a fresh seed).
+            Random seed of the block (Brian2's generators and the splitmix64 streams), on every
+            target; on cpp_standalone it goes in through ``run_args``. None: a fresh seed.
         lr_scale : float
             Factor on both STDP amplitudes for this block (the learning-rate schedule).
+        rng : numpy.random.Generator, optional
+            Draws the regular encoder's initial phases (default: the instance's own generator,
+            which advances with every block, so a resumed run would see other phases; the
+            engine passes one derived from the run's seed and the block index).
 
         Returns
         -------
@@ -322,6 +352,8 @@ class SpikingLayerPair:
         if x_in.shape != (self.block, cfg.n_in) or x_clean.shape != x_in.shape:
             raise ConfigError(f"a block needs ({self.block}, {cfg.n_in}) images, got {x_in.shape}")
         duration = self.block * cfg.presentation * b2.second
+        # the regular encoder's initial phases (not used by the Poisson encoder): new ones every block
+        self._phases = (rng if rng is not None else self._rng).uniform(0, 1, cfg.n_in)
         if self.target != "cpp_standalone":
             if seed is not None:
                 b2.seed(int(seed))
@@ -339,7 +371,11 @@ class SpikingLayerPair:
                 b2.device.build(run=False, directory=self.directory)
                 self._built = True
             o = self._objects
+            if seed is None:
+                seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+            extra = {o["inp"].phase: self._phases} if cfg.encoder == "regular" else {}
             b2.device.run(run_args={
+                o["core"].rng_seed: int(seed) % (2**31 - 1), **extra,
                 o["ta_in"]: cfg.max_rate * x_in * b2.Hz, o["ta_x"]: self._core_targets(x_clean), o["ta_on"]: gate_on,
                 o["ta_pw"]: gate_W, o["ta_pv"]: gate_V, o["ta_cnt"]: self._count_gate, o["core"].bias: self._core_bias(),
                 o["W"].w: W.ravel(), o["V"].w: V.ravel(), o["fb"].w: W.ravel(),
