@@ -17,10 +17,14 @@ def test_train_rate_writes_json_and_figures(tmp_path):
     rc = main(["train", str(SMALL), "--backend", "rate", "--samples", "200", "--out", str(out), "--no-progress"])
     assert rc == 0
     data = json.loads((out / "train_rate.json").read_text())
-    for key in ("backend", "samples", "test_mse", "curve", "samples_per_s", "wall_s"):
+    for key in ("backend", "samples", "val_mse", "test_mse", "curve", "samples_per_s", "wall_s"):
         assert key in data
     assert data["backend"] == "rate" and data["samples"] == 200
     assert data["curve"][0]["samples"] == 0 and data["curve"][-1]["samples"] == 200
+    # the curve is scored on validation digits (the end of the training split), the test set once
+    assert all(set(c) == {"samples", "val_mse"} for c in data["curve"])
+    assert data["val_mse"] == data["curve"][-1]["val_mse"] and data["test_mse"] != data["val_mse"]
+    assert data["validation_samples"] == 333 and data["train_pool"] == 1667
     for name in ("learning_curves.png", "reconstructions_rate.png", "receptive_fields_rate.png",
                  "weights_rate.npz", "checkpoint_rate.npz"):
         assert (out / name).stat().st_size > 0

@@ -123,12 +123,12 @@ def _block_stats(cfg, target, W, V, x, seed, directory=None):
 @pytest.mark.standalone
 @pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
 def test_spiking_loss_decreases_standalone(standalone_dir):
-    """The small definition (14x14 digits) trained by STDP on cpp_standalone: the test MSE falls
+    """The small definition (14x14 digits) trained by STDP on cpp_standalone: the validation MSE falls
     below its start (the mean image) at every evaluation."""
     cfg = _small(test_samples=200, eval_every=500, readout_samples=50, block=50)
     res = train_layer_pair(cfg, "spiking", samples=1000, seed=0, target="cpp_standalone", progress=False,
                            standalone_dir=standalone_dir)
-    mse = [c["test_mse"] for c in res["curve"]]
+    mse = [c["val_mse"] for c in res["curve"]]
     assert all(b < a for a, b in zip(mse, mse[1:])), mse
     assert res["test_mse_spiking_readout"] is not None and res["synaptic_events_per_s"] > 0
 

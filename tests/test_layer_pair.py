@@ -115,10 +115,11 @@ def test_loss_decreases_rate_backends(backend):
 
     cfg = dataclasses.replace(load_layer_pair(SMALL), source="embedded", test_samples=200)
     res = train_layer_pair(cfg, backend, samples=1000, progress=False)
-    mse = [c["test_mse"] for c in res["curve"]]
+    mse = [c["val_mse"] for c in res["curve"]]
     # the decoder starts at the mean image, so the curve starts at the baseline and must fall
     assert all(b < a for a, b in zip(mse, mse[1:])), mse
-    assert mse[-1] < 0.9 * res["baseline_mean_image_mse"]
+    assert mse[-1] < 0.9 * res["baseline_mean_image_val_mse"]
+    assert res["test_mse"] < 0.9 * res["baseline_mean_image_mse"]
 
 
 def _write(tmp_path, text_changes):
@@ -149,10 +150,61 @@ def _write(tmp_path, text_changes):
        "t_ref = \"2 ms\"\ntau_syn = \"5 ms\"\nsigma = \"4 mV\"\nbias = \"mean\"")], "must share neuron parameters"),
     ([("t_ref = \"2 ms\"\nsigma", "t_ref = \"2 ms\"\ntau_syn = \"-5 ms\"\nsigma")], "tau_syn must be positive"),
     ([("rule = \"pair\"\nA_plus = 1.5e-3", "rule = \"pair\"\nA_plus = 1.5e-3\nA_minus = -1e-3")], "A_minus must be >= 0"),
+    ([("validation_samples = 333", "validation_samples = 0")], "validation_samples must be positive"),
+    ([("validation_samples = 333", "validation_samples = 0.2")], "validation_samples: expected an integer"),
 ])
 def test_bad_definitions_raise_one_line_config_errors(tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message) as exc:
         load_layer_pair(_write(tmp_path, changes))
+    assert "\n" not in str(exc.value)
+
+
+def test_validation_digits_are_the_end_of_the_training_split_and_never_trained_on(monkeypatch):
+    """The validation set is the last ``validation_samples`` training digits, the training stream draws
+    only from the digits before them, every curve point is the validation MSE, and the test digits are
+    scored once, at the end (not at all with ``score_test=False``)."""
+    from spiking_bpdl.data import load_dataset
+    from spiking_bpdl.rate import lif_layer_pair as lp
+    from spiking_bpdl.spiking import engine
+
+    cfg = dataclasses.replace(load_layer_pair(SMALL), source="embedded", test_samples=100, eval_every=100)
+    x_train, x_val, x_test = lp.load_splits(cfg)
+    full = load_dataset("mnist", "train", source="embedded").images
+    n = full.shape[0]
+    assert (x_train.shape[0], x_val.shape[0], x_test.shape[0]) == (1667, 333, 100) and n == 2000
+    np.testing.assert_array_equal(x_val, lp._pooled(full[n - 333:], cfg))
+    np.testing.assert_array_equal(x_train, lp._pooled(full[:1667], cfg))
+    scored = []
+    forward = lp.forward
+
+    def spy(x, W, V, c):
+        scored.append(x.shape[0])
+        return forward(x, W, V, c)
+
+    monkeypatch.setattr(lp, "forward", spy)
+    drawn = []
+    stream = engine.stream_indices
+    monkeypatch.setattr(engine, "stream_indices", lambda *a: drawn.append(stream(*a)) or drawn[-1])
+    res = engine.train_layer_pair(cfg, "rate", samples=300, seed=1, progress=False)
+    assert max(np.concatenate(drawn)) < 1667  # training samples come from the training digits only
+    assert scored == [333, 333, 333, 333, 100]  # the curve (start + 3 blocks) on validation, the test set once
+    assert [c["samples"] for c in res["curve"]] == [0, 100, 200, 300]
+    W, V = res["weights"]["W"], res["weights"]["V"]
+    assert res["val_mse"] == res["curve"][-1]["val_mse"] == pytest.approx(
+        np.mean((forward(x_val, W, V, res["config"]) - x_val) ** 2), rel=1e-12)
+    assert res["test_mse"] == pytest.approx(np.mean((forward(x_test, W, V, res["config"]) - x_test) ** 2), rel=1e-12)
+    scored.clear()
+    blind = engine.train_layer_pair(cfg, "rate", samples=300, seed=1, progress=False, score_test=False)
+    assert scored == [333] * 4 and blind["test_mse"] is None and blind["baseline_mean_image_mse"] is None
+    assert blind["curve"] == res["curve"]
+
+
+def test_validation_larger_than_the_training_split_is_a_config_error():
+    from spiking_bpdl.spiking.engine import train_layer_pair
+
+    cfg = dataclasses.replace(load_layer_pair(SMALL), source="embedded", validation_samples=2000)
+    with pytest.raises(ConfigError, match="validation_samples = 2000 leaves no training digits") as exc:
+        train_layer_pair(cfg, "rate", samples=100, progress=False)
     assert "\n" not in str(exc.value)
 
 

@@ -27,8 +27,9 @@ def run_training(cfg, backend, samples=None, out=None, seed=0, target=None, resu
     Returns
     -------
     dict
-        The engine's result (see :func:`~spiking_bpdl.spiking.engine.train_layer_pair`)
-        plus ``examples``: ``{'x': test digits, 'x_hat': their rate reconstructions}``.
+        The engine's result (see :func:`~spiking_bpdl.spiking.engine.train_layer_pair`:
+        ``curve`` on validation digits, ``test_mse`` scored once at the end) plus ``examples``:
+        ``{'x': test digits, 'x_hat': their rate reconstructions}``.
     """
     from ..rate.lif_layer_pair import forward, load_images
     from ..spiking.engine import train_layer_pair
@@ -44,28 +45,34 @@ def run_training(cfg, backend, samples=None, out=None, seed=0, target=None, resu
 
 
 def load_curves(out):
-    """Learning curves of every ``train_<backend>.json`` in the folder ``out``."""
+    """Learning curves of every ``train_<backend>.json`` in the folder ``out``.
+
+    Files written before the validation split (curves of test MSE) are skipped: their curves
+    measure something else and must not share a plot with validation curves.
+    """
     import json
 
     curves = {}
     for path in sorted(Path(out).glob("train_*.json")):
         try:
             data = json.loads(path.read_text())
-            curves[data["backend"]] = data
-        except (ValueError, KeyError, OSError):
+            if all("val_mse" in c for c in data["curve"]):
+                curves[data["backend"]] = data
+        except (ValueError, KeyError, TypeError, OSError):
             continue
     return curves
 
 
 def plot_learning_curves(results, baseline=None, ax=None):
-    """Test MSE against training samples, one line per backend.
+    """Validation MSE against training samples, one line per backend.
 
     Parameters
     ----------
     results : dict of str to dict
-        Backend name -> result with a ``curve`` list of ``{"samples", "test_mse"}``.
+        Backend name -> result with a ``curve`` list of ``{"samples", "val_mse"}``; a dotted
+        line marks the spiking network's own read-out on the validation digits.
     baseline : float, optional
-        The mean-image MSE, drawn as a dashed line.
+        The mean-image MSE on the validation digits, drawn as a dashed line.
     """
     import matplotlib.pyplot as plt
 
@@ -76,16 +83,16 @@ def plot_learning_curves(results, baseline=None, ax=None):
     styles = {"spiking": "C3", "rate": "C0", "backprop": "C2"}
     for name, res in results.items():
         s = [c["samples"] for c in res["curve"]]
-        m = [c["test_mse"] for c in res["curve"]]
+        m = [c["val_mse"] for c in res["curve"]]
         ax.plot(s, m, marker="o", ms=3, color=styles.get(name), label=name)
-        if res.get("test_mse_spiking_readout") is not None:
-            ax.axhline(res["test_mse_spiking_readout"], color=styles.get(name), ls=":", lw=1,
+        if res.get("val_mse_spiking_readout") is not None:
+            ax.axhline(res["val_mse_spiking_readout"], color=styles.get(name), ls=":", lw=1,
                        label=f"{name} (spiking read-out)")
-        baseline = baseline or res.get("baseline_mean_image_mse")
+        baseline = baseline or res.get("baseline_mean_image_val_mse")
     if baseline:
         ax.axhline(baseline, color="gray", ls="--", lw=1, label="mean image")
     ax.set_xlabel("training samples")
-    ax.set_ylabel("test reconstruction MSE")
+    ax.set_ylabel("validation reconstruction MSE")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     fig.tight_layout()

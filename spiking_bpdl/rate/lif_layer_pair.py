@@ -67,6 +67,7 @@ __all__ = [
     "backprop_gradients",
     "corrupt",
     "load_images",
+    "load_splits",
     "with_mean_bias",
     "RateTrainer",
 ]
@@ -130,6 +131,7 @@ class LayerPairConfig:
     test_samples: int = 500
     readout_samples: int = 100
     train_pool: int = 2000
+    validation_samples: object = None  # int; None: a sixth of the training split (MNIST: 10,000 of 60,000)
     target: str = "cython"
     backprop_lr_W: float = 0.0
     backprop_lr_V: float = 0.0
@@ -370,6 +372,8 @@ def config_from_spec(spec):
         test_samples=_get(train, "test_samples", 500, f"{where}training", kind=int, positive=True),
         readout_samples=_get(train, "readout_samples", 100, f"{where}training", kind=int, positive=True),
         train_pool=_get(train, "train_pool", 2000, f"{where}training", kind=int, positive=True),
+        validation_samples=(_get(train, "validation_samples", None, f"{where}training", kind=int, positive=True)
+                            if "validation_samples" in train else None),
         target=_get(train, "target", "cython", f"{where}training", kind=str),
         backprop_lr_W=_get(train, "backprop_lr_W", 0.0, f"{where}training", nonneg=True),
         backprop_lr_V=_get(train, "backprop_lr_V", 0.0, f"{where}training", nonneg=True),
@@ -604,7 +608,50 @@ def load_images(cfg, split, limit, data_dir=None, source=None):
 
     ds = load_dataset(cfg.dataset, split, data_dir_=data_dir, source=source or cfg.source, download=False,
                       limit=limit)
-    x = np.asarray(ds.images, dtype=np.float64)
+    return _pooled(ds.images, cfg)
+
+
+def load_splits(cfg, data_dir=None, test=True):
+    """Training, validation and test images of the definition (pooled as :func:`load_images`).
+
+    The validation digits are the *last* ``validation_samples`` of the dataset's training split
+    (MNIST: the last 10,000 of 60,000, as the generative model's split); the training digits are
+    the first ``train_pool`` of the rest (fewer when fewer remain); the test digits are the first
+    ``test_samples`` of the test split. ``validation_samples = None`` takes a sixth of the
+    training split, MNIST's proportion (the embedded subset: 333 of its 2,000 digits).
+
+    Parameters
+    ----------
+    cfg : LayerPairConfig
+    data_dir : str or Path, optional
+    test : bool
+        Load the test digits (False: ``x_test`` is None, for screens that must not see them).
+
+    Returns
+    -------
+    x_train, x_val, x_test : ndarray (n, n_in) or None
+
+    Raises
+    ------
+    ConfigError
+        When the validation set would leave no training digits.
+    """
+    from ..data import load_dataset
+
+    ds = load_dataset(cfg.dataset, "train", data_dir_=data_dir, source=cfg.source, download=False)
+    n = ds.images.shape[0]
+    n_val = n // 6 if cfg.validation_samples is None else int(cfg.validation_samples)
+    if n_val >= n:
+        raise ConfigError(f"training.validation_samples = {n_val} leaves no training digits "
+                          f"({n} in the {ds.source} {cfg.dataset} training split)")
+    x_train = _pooled(ds.images[:min(cfg.train_pool, n - n_val)], cfg)
+    x_val = _pooled(ds.images[n - n_val:], cfg)
+    x_test = load_images(cfg, "test", cfg.test_samples, data_dir) if test else None
+    return x_train, x_val, x_test
+
+
+def _pooled(images, cfg):
+    x = np.asarray(images, dtype=np.float64)
     k = cfg.downsample
     if k > 1:
         side = 28 // k

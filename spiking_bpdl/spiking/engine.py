@@ -4,14 +4,20 @@ One block of ``cfg.block`` samples is ONE Brian2 ``run()`` (spiking backend; sti
 phases are TimedArrays) or one pass of minibatches (rate and backprop backends). After
 every block the weights, the learning curve and the position in the data stream are
 written atomically to ``OUT/checkpoint_<backend>.npz`` (SHA-256 verified). A killed run
-restarts from its last checkpoint with ``resume=True`` and, on the runtime targets,
-continues bit for bit as if it had not been interrupted: data order, corruption and
-Brian2's random numbers are all derived from ``(seed, block index)``.
+restarts from its last checkpoint with ``resume=True`` and, on every target, continues bit
+for bit as if it had not been interrupted: data order, corruption, the regular encoder's
+initial phases and Brian2's random numbers are all derived from ``(seed, block index)``.
 
 On ``cpp_standalone`` the project is compiled once; every block (training and read-out)
-is a ``device.run(run_args=...)`` with new stimuli and weights, without recompiling.
-Standalone runs draw fresh random numbers per run, so they are statistically, not
-bitwise, reproducible.
+is a ``device.run(run_args=...)`` with new stimuli, weights and the block's random seed,
+without recompiling, so the same seed gives the same weights bit for bit there too, and a
+resumed run ends as an uninterrupted one.
+
+Data: validation digits are carved from the end of the training split
+(:func:`~spiking_bpdl.rate.lif_layer_pair.load_splits`; MNIST: the last 10,000 of 60,000)
+and training samples are drawn only from the rest. Every ``curve`` entry is the validation
+MSE (``val_mse``); the test digits are scored once, when training is complete
+(``test_mse`` and, for the spiking backend, the network's own read-out).
 """
 
 import time
@@ -56,7 +62,8 @@ def _brian_seed(seed, block_index):
 
 
 def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, resume=False,
-                     data_dir=None, progress=True, max_blocks=None, standalone_dir=None, on_block=None):
+                     data_dir=None, progress=True, max_blocks=None, standalone_dir=None, on_block=None,
+                     score_test=True):
     """Train a layer pair with one backend and return plain results.
 
     Parameters
@@ -68,6 +75,8 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     out : str or Path, optional
         Folder for checkpoints (none written when None).
     seed : int
+        Fixes the initial weights, the data order, the corruption and every random number of
+        the spiking network, block by block, on every Brian2 target.
     target : {'numpy', 'cython', 'cpp_standalone'}, optional
         Brian2 target of the spiking backend (default ``cfg.target``).
     resume : bool
@@ -85,17 +94,22 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         evaluation and the checkpoint; it may return ``(W, V)`` to replace the weights
         (diagnostics: weight snapshots, decay or averaging experiments). ``lr_scale`` is the
         block's learning-rate factor.
+    score_test : bool
+        Score the test digits when training is complete. False (screens, selection): the test
+        digits are not even loaded; ``test_mse`` and the test read-out are None.
 
     Returns
     -------
     dict
-        ``backend, samples, test_mse, curve, samples_per_s, wall_s, ...``; ``W`` and ``V``
-        as arrays under ``'weights'``; ``complete`` is False after ``max_blocks``.
+        ``backend, samples, val_mse, test_mse, curve [{samples, val_mse}], samples_per_s,
+        wall_s, ...``; the spiking backend adds its own read-out, ``val_mse_spiking_readout`` and
+        ``test_mse_spiking_readout``. ``W`` and ``V`` as arrays under ``'weights'``;
+        ``complete`` is False after ``max_blocks`` (then ``test_mse`` is None).
     """
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..codegen import check_target
     from ..progress import Progress
-    from ..rate.lif_layer_pair import RateTrainer, corrupt, forward, init_weights, load_images, with_mean_bias
+    from ..rate.lif_layer_pair import RateTrainer, corrupt, forward, init_weights, load_splits, with_mean_bias
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -112,11 +126,13 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         raise ConfigError(f"samples must be positive, got {samples}")
     n_blocks = -(-samples // cfg.block)
     samples = n_blocks * cfg.block
-    x_train = load_images(cfg, "train", cfg.train_pool, data_dir)
-    x_test = load_images(cfg, "test", cfg.test_samples, data_dir)
+    x_train, x_val, x_test = load_splits(cfg, data_dir, test=score_test)
     pool = x_train.shape[0]
     cfg = with_mean_bias(cfg, x_train)
     meta_key = {"config": cfg.to_dict(), "backend": backend, "seed": int(seed)}
+
+    def mse(x, W, V):
+        return float(np.mean((forward(x, W, V, cfg) - x) ** 2))
 
     ckpt = checkpoint_path(out, backend) if out is not None else None
     if ckpt is not None and ckpt.exists() and not resume:
@@ -126,14 +142,14 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     if resume:
         arrays, meta = load_checkpoint(ckpt, expect_meta=meta_key)
         W, V = arrays["W"], arrays["V"]
-        curve = [dict(samples=int(s), test_mse=float(m)) for s, m in zip(arrays["curve_samples"], arrays["curve_mse"])]
+        curve = [dict(samples=int(s), val_mse=float(m)) for s, m in zip(arrays["curve_samples"], arrays["curve_mse"])]
         done = int(meta["samples_done"])
         prior_wall, prior_train = float(meta["wall_s"]), float(meta["train_s"])
         events = int(meta.get("synaptic_events", 0))
         last_loss = meta.get("loss")
     else:
         W, V = init_weights(cfg, np.random.default_rng([seed, 1]))
-        curve = [dict(samples=0, test_mse=float(np.mean((forward(x_test, W, V, cfg) - x_test) ** 2)))]
+        curve = [dict(samples=0, val_mse=mse(x_val, W, V))]
         done, prior_wall, prior_train, events, last_loss = 0, 0.0, 0.0, 0, None
 
     t_start = time.perf_counter()
@@ -164,15 +180,15 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
             done += cfg.block
             last_loss = float(loss)
             if done % cfg.eval_every < cfg.block or done >= samples:
-                curve.append(dict(samples=done, test_mse=float(np.mean((forward(x_test, W, V, cfg) - x_test) ** 2))))
+                curve.append(dict(samples=done, val_mse=mse(x_val, W, V)))
             if ckpt is not None:
                 save_checkpoint(ckpt, {
                     "W": W, "V": V,
                     "curve_samples": np.array([c["samples"] for c in curve]),
-                    "curve_mse": np.array([c["test_mse"] for c in curve]),
+                    "curve_mse": np.array([c["val_mse"] for c in curve]),
                 }, dict(meta_key, samples_done=done, wall_s=prior_wall + time.perf_counter() - t_start,
                         train_s=prior_train + train_s, synaptic_events=events, loss=last_loss))
-            bar.update(cfg.block, loss=last_loss, test_mse=curve[-1]["test_mse"])
+            bar.update(cfg.block, loss=last_loss, val_mse=curve[-1]["val_mse"])
             blocks_this_call += 1
 
     if backend == "spiking":
@@ -185,25 +201,32 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
             window = cfg.free_phase - cfg.plasticity_onset
 
             def spiking_block(x_in, x_clean, W, V, k, lr_scale):
-                res = sim.run_block(x_in, x_clean, W, V, learn=True, seed=_brian_seed(seed, k), lr_scale=lr_scale)
+                res = sim.run_block(x_in, x_clean, W, V, learn=True, seed=_brian_seed(seed, k), lr_scale=lr_scale,
+                                    rng=np.random.default_rng([seed, 11, k]))
                 x_hat = res.recon_free / (window * cfg.max_rate)
                 return res.W, res.V, float(np.mean((x_hat - x_clean) ** 2)), res.synaptic_events
 
-            run_blocks(spiking_block)
-            if done >= samples:
-                # the spiking network's own reconstruction of test digits (no target, no plasticity)
-                n_read = -(-min(cfg.readout_samples, x_test.shape[0]) // cfg.block) * cfg.block
-                xr = np.resize(x_test, (n_read, cfg.n_in)) if n_read > x_test.shape[0] else x_test[:n_read]
-                errs = []
+            def readout(x, offset):
+                """The spiking network's own reconstruction (no target, no plasticity): MSE per digit."""
+                n_read = -(-min(cfg.readout_samples, x.shape[0]) // cfg.block) * cfg.block
+                xr = np.resize(x, (n_read, cfg.n_in)) if n_read > x.shape[0] else x[:n_read]
+                errs, first = [], None
                 for b in range(0, n_read, cfg.block):
                     xb = xr[b:b + cfg.block]
-                    res = sim.run_block(xb, xb, W, V, learn=False, seed=_brian_seed(seed, 10**6 + b))
+                    res = sim.run_block(xb, xb, W, V, learn=False, seed=_brian_seed(seed, offset + b),
+                                        rng=np.random.default_rng([seed, 11, offset + b]))
                     x_hat = res.recon_all / ((cfg.presentation - cfg.plasticity_onset) * cfg.max_rate)
                     errs.append(np.mean((x_hat - xb) ** 2, axis=1))
-                    if b == 0:
-                        result["readout_example"] = x_hat[:8]
-                result["test_mse_spiking_readout"] = float(np.mean(np.concatenate(errs)))
-                result["readout_samples"] = n_read
+                    first = x_hat[:8] if first is None else first
+                return float(np.mean(np.concatenate(errs))), n_read, first
+
+            run_blocks(spiking_block)
+            if done >= samples:
+                result["val_mse_spiking_readout"], result["readout_samples"], _ = readout(x_val, 2 * 10**6)
+                if score_test:
+                    result["test_mse_spiking_readout"], _, result["readout_example"] = readout(x_test, 10**6)
+                else:
+                    result["test_mse_spiking_readout"] = None
     else:
         trainer = RateTrainer(cfg, backend)
 
@@ -215,6 +238,9 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     bar.close()
     wall = prior_wall + time.perf_counter() - t_start
     total_train = prior_train + train_s
+    complete = done >= samples
+    scored = score_test and complete  # the test digits are scored once, at the end
+    mean_image = x_train.mean(axis=0)
     result.update(
         backend=backend,
         network=cfg.name,
@@ -222,9 +248,14 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         target_fallback=fallback,
         seed=int(seed),
         samples=done,
-        complete=done >= samples,
-        test_mse=curve[-1]["test_mse"],
-        baseline_mean_image_mse=float(np.mean((x_test - x_train.mean(axis=0)) ** 2)),
+        complete=complete,
+        val_mse=curve[-1]["val_mse"],
+        test_mse=mse(x_test, W, V) if scored else None,
+        validation_samples=int(x_val.shape[0]),
+        train_pool=int(pool),
+        test_samples=int(x_test.shape[0]) if x_test is not None else None,
+        baseline_mean_image_val_mse=float(np.mean((x_val - mean_image) ** 2)),
+        baseline_mean_image_mse=float(np.mean((x_test - mean_image) ** 2)) if x_test is not None else None,
         curve=curve,
         samples_per_s=done / total_train if total_train > 0 else None,
         wall_s=wall,
