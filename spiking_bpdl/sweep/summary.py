@@ -85,7 +85,8 @@ def summarize(spec, rows):
         ok = [r for r in mine if r.get("status") == "ok"]
         points.append({"point": point, "point_id": pid, "seeds_ok": sorted(int(r["seed"]) for r in ok),
                        "seeds_failed": sorted(int(r["seed"]) for r in mine if r.get("status") != "ok"),
-                       "metrics": {m: interval([r.get(m) for r in ok if _is_number(r.get(m))]) for m in names}})
+                       "metrics": {m: {**interval(vals := [r.get(m) for r in ok if _is_number(r.get(m))]),
+                                       "values": vals} for m in names}})
     ratios = {}
     for name, r in spec.ratios.items():
         others = [a for a in axes if a != r["axis"]]
@@ -178,7 +179,10 @@ def plot_metric(summary, metric):
         for x, stat in items:
             if not stat or stat["mean"] is None:
                 continue
-            xs.append(x if numeric_x else xs_all.index(x))
+            xpos = x if numeric_x else xs_all.index(x)
+            beside = xpos + 0.08 if not numeric_x else xpos  # categorical axis: the seeds beside the bar
+            ax.plot([beside] * len(stat.get("values", [])), stat.get("values", []), ".", color="0.5", ms=5, zorder=1)
+            xs.append(xpos)
             ys.append(stat["mean"])
             err.append(0.0 if stat["ci95"] is None else stat["ci95"][1] - stat["mean"])
         ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=label)
@@ -186,7 +190,8 @@ def plot_metric(summary, metric):
         ax.set_xticks(range(len(xs_all)), [str(v) for v in xs_all])
     ax.set_xlabel(x_axis or "")
     ax.set_ylabel(metric)
-    ax.set_title(f"{summary['sweep']['command']}: {metric}\n(mean, 95 % t-interval over seeds)", fontsize=9)
+    ax.set_title(f"{summary['sweep']['command']}: {metric}\n(mean, 95 % t-interval over seeds; grey: each seed)",
+                 fontsize=9)
     if any(label for label in series):
         ax.legend(fontsize=7)
     fig.tight_layout()
