@@ -146,6 +146,8 @@ def _write(tmp_path, text_changes):
     ([("[layer_pair]\n", "[layer_pair]\ntrace_reset = \"block\"\n")], "trace_reset must be 'none' or 'sample'"),
     ([("[layer_pair]\n", "[layer_pair]\ncycles = 2\nrate_eta = \"gated\"\n")], "derived for one switch per sample"),
     ([("[training]\n", "[training]\nlr_decay_samples = -5\n")], "lr_decay_samples must be >= 0"),
+    ([("[layer_pair]\n", "[layer_pair]\nnudgee = 3\n")], "layer_pair.nudgee: unknown key"),
+    ([("[training]\n", "[training]\ntest_sample = 5\n")], "training.test_sample: unknown key"),
     ([("t_ref = \"2 ms\"\nsigma = \"4 mV\"\nbias = \"mean\"",
        "t_ref = \"2 ms\"\ntau_syn = \"5 ms\"\nsigma = \"4 mV\"\nbias = \"mean\"")], "must share neuron parameters"),
     ([("t_ref = \"2 ms\"\nsigma", "t_ref = \"2 ms\"\ntau_syn = \"-5 ms\"\nsigma")], "tau_syn must be positive"),

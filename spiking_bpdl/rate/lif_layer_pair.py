@@ -277,6 +277,16 @@ def with_mean_bias(cfg, x_train):
     return replace(cfg, bias_recon=tuple(float(v) for v in np.maximum(u, 0.0)))
 
 
+#: The keys each table of a layer-pair definition may hold (everything config_from_spec reads).
+_SECTION_KEYS = {
+    "layer_pair": {"dt", "free_phase", "target_phase", "plasticity_onset", "nudge", "feedback_gain", "tau_filter",
+                   "v_window", "cycles", "rate_eta", "weight_updates", "trace_reset"},
+    "data": {"dataset", "source", "downsample", "corruption", "corruption_level"},
+    "training": {"samples", "block", "minibatch", "eval_every", "test_samples", "readout_samples", "train_pool",
+                 "validation_samples", "target", "backprop_lr_W", "backprop_lr_V", "lr_decay_samples"},
+}
+
+
 def config_from_spec(spec):
     """Validate a :class:`~spiking_bpdl.spec.NetworkSpec` as a layer pair.
 
@@ -318,6 +328,11 @@ def config_from_spec(spec):
         raise ConfigError(f"{src}: hidden and recon must share neuron parameters in this version")
     lp, data, train = spec.section("layer_pair"), spec.section("data"), spec.section("training")
     where = f"{src}: "
+    for section, table in (("layer_pair", lp), ("data", data), ("training", train)):
+        unknown = sorted(set(table) - _SECTION_KEYS[section])
+        if unknown:  # a misspelt key would otherwise be ignored silently and its default used
+            raise ConfigError(f"{where}{section}.{unknown[0]}: unknown key; [{section}] takes "
+                              f"{', '.join(sorted(_SECTION_KEYS[section]))}")
     kw = {}
 
     def rule_params(name):
