@@ -22,8 +22,8 @@ from spiking_bpdl.spiking.engine import checkpoint_path, train_layer_pair
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "networks" / "layer_pair_small.toml"
-SAMPLES = 150  # three blocks of 50: a kill after the first leaves two to resume
-SIZES = dict(block=50, readout_samples=50)
+SAMPLES = 100  # five blocks of 20: a kill after the first leaves four to resume
+SIZES = dict(block=20, readout_samples=20)
 
 needs_compiler = pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
 
@@ -35,12 +35,14 @@ def _small(**kw):
 @pytest.fixture(scope="module")
 def standalone_runs(tmp_path_factory):
     """The small definition on cpp_standalone, seeds 5, 5 and 6, in one project folder (compiled once,
-    then only rewritten: the network is the same)."""
+    then only rewritten: the network is the same). ``folder`` is also the killed run's ``--out``, so its
+    ``standalone`` project is this one."""
     folder = tmp_path_factory.mktemp("seeding")
     cfg = _small(**SIZES)
-    return {name: train_layer_pair(cfg, "spiking", samples=SAMPLES, seed=seed, target="cpp_standalone",
+    runs = {name: train_layer_pair(cfg, "spiking", samples=SAMPLES, seed=seed, target="cpp_standalone",
                                    progress=False, standalone_dir=folder / "standalone")
             for name, seed in (("a", 5), ("b", 5), ("other", 6))}
+    return dict(runs, folder=folder)
 
 
 @pytest.mark.standalone
@@ -85,7 +87,7 @@ def test_sigkill_and_resume_equals_uninterrupted_standalone(tmp_path, standalone
     with the weights, curve and read-outs of the uninterrupted run (the fixture's seed-5 run)."""
     from spiking_bpdl.checkpoint import load_checkpoint
 
-    out = tmp_path / "killed"
+    out = standalone_runs["folder"]  # its standalone/ holds the fixture's compiled project
     definition = _definition(tmp_path)
     ckpt = checkpoint_path(out, "spiking")
     log = tmp_path / "stderr.txt"

@@ -370,6 +370,13 @@ class SpikingLayerPair:
                 net.run(duration, namespace={})
                 b2.device.build(run=False, directory=self.directory)
                 self._built = True
+                # Brian2 writes each run argument to static_arrays/init_*<md5 of the values>.dat and reuses an
+                # existing file of that name: one left truncated by a killed process would feed a resumed run
+                # wrong data. They are only inputs of earlier runs, so every process starts without them.
+                from pathlib import Path
+
+                for stale in Path(self.directory, "static_arrays").glob("init_*.dat*"):
+                    stale.unlink(missing_ok=True)
             o = self._objects
             if seed is None:
                 seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
