@@ -1,7 +1,8 @@
 """Is the spiking network's gap weight noise that averaging, decay or shrinkage would remove? (diagnostic)
 
 Trains one backend with ``train_layer_pair(..., on_block=...)`` and scores, on the first
-``--test-samples`` test digits with the deterministic rate forward pass:
+``--val-samples`` *validation* digits (the last ``validation_samples`` of the training split; a
+diagnostic screen never looks at test digits) with the deterministic rate forward pass:
 
 * the final weights, exponential averages of the per-block weights (time constants in
   samples) and uniform averages over the last samples of training (Polyak averaging);
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from spiking_bpdl._io import write_json
-from spiking_bpdl.rate.lif_layer_pair import forward, load_images, load_layer_pair
+from spiking_bpdl.rate.lif_layer_pair import forward, load_layer_pair, load_splits
 from spiking_bpdl.spiking.engine import train_layer_pair
 
 from _overrides import apply_sets
@@ -35,7 +36,7 @@ def main(argv=None):
     ap.add_argument("--backend", default="spiking")
     ap.add_argument("--samples", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--test-samples", type=int, default=2000)
+    ap.add_argument("--val-samples", type=int, default=2000)
     ap.add_argument("--decay-V", type=float, default=0.0)
     ap.add_argument("--decay-W", type=float, default=0.0)
     ap.add_argument("--ema", type=float, nargs="*", default=[300, 1000, 2000, 3000])
@@ -44,7 +45,7 @@ def main(argv=None):
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
-    cfg = apply_sets(load_layer_pair(a.network), a.set, test_samples=a.test_samples, readout_samples=100)
+    cfg = apply_sets(load_layer_pair(a.network), a.set, readout_samples=100)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     snapshots = []
@@ -57,16 +58,16 @@ def main(argv=None):
 
     t0 = time.time()
     res = train_layer_pair(cfg, a.backend, samples=a.samples, seed=a.seed, progress=False,
-                           standalone_dir=out / "standalone", on_block=on_block)
+                           standalone_dir=out / "standalone", on_block=on_block, score_test=False)
     c = res["config"]
-    x = load_images(c, "test", a.test_samples)
+    x = load_splits(c, test=False)[1][: a.val_samples]
 
     def mse(W, V):
         return float(np.mean((forward(x, np.asarray(W, float), np.asarray(V, float), c) - x) ** 2))
 
     W, V = res["weights"]["W"], res["weights"]["V"]
     row = dict(network=c.name, backend=a.backend, sets=a.set, seed=a.seed, samples=res["samples"],
-               test_samples=int(x.shape[0]), decay_V=a.decay_V, decay_W=a.decay_W, final=mse(W, V),
+               val_samples=int(x.shape[0]), decay_V=a.decay_V, decay_W=a.decay_W, final=mse(W, V),
                norm_W=float(np.linalg.norm(W)), norm_V=float(np.linalg.norm(V)), ema={}, tail={}, v_scale={})
     for tau in a.ema:
         alpha = cfg.block / tau

@@ -75,7 +75,8 @@ def run(args):
     result["json"] = str(json_path)
     args.json = json_path
     save_training_figures(out, args.backend, weights, example, cfg)
-    summary = (f"train {args.backend}: {result['samples']} samples, test_mse {result['test_mse']:.4f} "
+    val = f"val_mse {result['val_mse']:.4f}, " if result.get("val_mse") is not None else ""
+    summary = (f"train {args.backend}: {result['samples']} samples, {val}test_mse {result['test_mse']:.4f} "
                f"(mean-image baseline {result['baseline_mean_image_mse']:.4f})"
                + (f", spiking read-out {result['test_mse_spiking_readout']:.4f}"
                   if result.get("test_mse_spiking_readout") is not None else "")
