@@ -36,6 +36,9 @@ def add_arguments(parser):
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/checkpoint_<backend>.npz")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-test", action="store_true",
+                        help="screening run: score validation digits only, never load the test digits "
+                             "(test_mse is null); choose settings this way, then score the chosen one on test")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="change a key of the definition before validation, e.g. layer_pair.nudge=8 or "
                              "'populations.hidden.tau_syn=5 ms' (repeatable)")
@@ -64,7 +67,7 @@ def run(args):
     cfg = validate(args)  # validates everything before anything is written
     result = run_training(cfg, args.backend, samples=args.samples, out=args.out, seed=args.seed,
                           target=args.target, resume=args.resume, data_dir=args.data_dir,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, score_test=not args.no_test)
     weights = result.pop("weights")
     result["config"] = cfg.to_dict()  # the resolved definition the run used (overrides applied)
     example = result.pop("examples")
@@ -75,9 +78,10 @@ def run(args):
     result["json"] = str(json_path)
     args.json = json_path
     save_training_figures(out, args.backend, weights, example, cfg)
-    val = f"val_mse {result['val_mse']:.4f}, " if result.get("val_mse") is not None else ""
-    summary = (f"train {args.backend}: {result['samples']} samples, {val}test_mse {result['test_mse']:.4f} "
-               f"(mean-image baseline {result['baseline_mean_image_mse']:.4f})"
+    val = f"val_mse {result['val_mse']:.4f}" if result.get("val_mse") is not None else "val_mse n/a"
+    test = (f", test_mse {result['test_mse']:.4f} (mean-image baseline {result['baseline_mean_image_mse']:.4f})"
+            if result.get("test_mse") is not None else " (screening run: test digits not scored)")
+    summary = (f"train {args.backend}: {result['samples']} samples, {val}{test}"
                + (f", spiking read-out {result['test_mse_spiking_readout']:.4f}"
                   if result.get("test_mse_spiking_readout") is not None else "")
                + f", {result['samples_per_s']:.1f} samples/s; wrote {json_path}")

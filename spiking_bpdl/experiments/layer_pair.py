@@ -21,22 +21,31 @@ __all__ = [
 
 
 def run_training(cfg, backend, samples=None, out=None, seed=0, target=None, resume=False, data_dir=None,
-                 progress=True, max_blocks=None, n_examples=8):
+                 progress=True, max_blocks=None, n_examples=8, score_test=True):
     """Train ``backend`` on the layer pair ``cfg`` and return its results.
+
+    Parameters
+    ----------
+    score_test : bool
+        False for screens: the test digits are never loaded (no ``test_mse``), and the example
+        figures show validation digits.
 
     Returns
     -------
     dict
         The engine's result (see :func:`~spiking_bpdl.spiking.engine.train_layer_pair`:
         ``curve`` on validation digits, ``test_mse`` scored once at the end) plus ``examples``:
-        ``{'x': test digits, 'x_hat': their rate reconstructions}``.
+        ``{'x': test (or validation) digits, 'x_hat': their rate reconstructions}``.
     """
-    from ..rate.lif_layer_pair import forward, load_images
+    from ..rate.lif_layer_pair import forward, load_images, load_splits
     from ..spiking.engine import train_layer_pair
 
     result = train_layer_pair(cfg, backend, samples=samples, out=out, seed=seed, target=target, resume=resume,
-                              data_dir=data_dir, progress=progress, max_blocks=max_blocks)
-    x = load_images(cfg, "test", n_examples, data_dir)
+                              data_dir=data_dir, progress=progress, max_blocks=max_blocks, score_test=score_test)
+    if score_test:
+        x = load_images(cfg, "test", n_examples, data_dir)
+    else:
+        x = load_splits(cfg, data_dir, test=False)[1][:n_examples]
     w = result["weights"]
     result["examples"] = {"x": x, "x_hat": forward(x, w["W"], w["V"], result["config"])}
     if "readout_example" in result:
