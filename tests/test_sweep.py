@@ -261,3 +261,67 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot reach the Dask scheduler tcp://127.0.0.1:9" in err[0]
     assert not out.exists()
+
+
+def test_stop_commands_ends_the_whole_process_group(tmp_path):
+    import json
+    import socket
+    import subprocess
+
+    from spiking_bpdl.sweep.task import stop_commands
+
+    # a command that started a child of its own, as a command starts a standalone binary
+    proc = subprocess.Popen(["bash", "-c", "sleep 60 & echo $! > child; wait"], cwd=tmp_path, start_new_session=True)
+    attempt = tmp_path / "tasks" / "p" / "seed-0" / "attempt-1"
+    attempt.mkdir(parents=True)
+    (attempt / "command.json").write_text(json.dumps({"host": socket.gethostname(), "pgid": proc.pid}))
+    deadline = time.time() + 10
+    while not (tmp_path / "child").exists() or not (tmp_path / "child").read_text().strip():
+        assert time.time() < deadline
+        time.sleep(0.05)
+    child = int((tmp_path / "child").read_text())
+    assert stop_commands(tmp_path, ["p/seed-0", "other/seed-1"]) == 1
+    assert proc.wait(timeout=10) != 0
+    deadline = time.time() + 10
+    while True:  # the grandchild is gone too (it may linger a moment as a zombie of init)
+        try:
+            os.kill(child, 0)
+            state = Path(f"/proc/{child}/stat").read_text().split()[2]
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        if state == "Z":
+            break
+        assert time.time() < deadline, "the command's child survived"
+        time.sleep(0.05)
+
+
+def test_an_interrupted_sweep_keeps_its_rows_and_ends_the_running_commands(tmp_path):
+    import json
+
+    spec = load_sweep(_write(tmp_path / "sweep.toml", """
+        command = "song-abbott"
+        [options]
+        target = "numpy"
+        [grid]
+        duration = [0.5, 400]
+        seeds = [0]
+        """))
+    out = tmp_path / "out"
+    slow = out / "tasks" / "duration=400" / "seed-0"  # minutes of simulation: still running when stopped
+
+    def interrupt_after_the_first_row(message):
+        if message.startswith("[1/2]"):
+            deadline = time.time() + 60
+            while not list(slow.glob("attempt-*/command.json")):  # the slow command is running
+                assert time.time() < deadline
+                time.sleep(0.05)
+            interrupt_after_the_first_row.pgid = json.loads(next(slow.glob("attempt-*/command.json")).read_text())["pgid"]
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(spec, out, workers=2, log=interrupt_after_the_first_row)
+    rows = _rows(out)
+    assert [r["point"] for r in rows] == ["duration=0.5"] and rows[0]["status"] == "ok"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(interrupt_after_the_first_row.pgid, 0)
+    assert not list(slow.glob("attempt-*/result.json"))

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from .spec import SweepSpec, load_sweep
 from .store import ResultStore
 from .summary import write_summary
-from .task import attempt_count, flatten_scalars, run_task
+from .task import attempt_count, flatten_scalars, run_task, stop_commands
 
 __all__ = ["run", "SweepOutcome", "SCHEDULER_TIMEOUT"]
 
@@ -145,17 +145,26 @@ def run(spec, out, scheduler=None, workers=None, resume=False, log=None):
                 fut = client.submit(run_task, payload, str(out), key=f"sweep-{task.directory}-{time.time_ns()}",
                                     retries=1, pure=False)
                 futures[fut] = task
-            finished = 0
-            for fut in as_completed(futures):
-                task = futures[fut]
-                try:
-                    row = _row(task, fut.result())
-                except Exception as exc:  # a failed task is a row, not the end of the sweep
-                    row = _row(task, error=_error_line(exc), attempts=attempt_count(out / "tasks" / task.directory))
-                store.add(row)
-                finished += 1
-                log(f"[{finished}/{len(todo)}] {task.point_id} seed {task.seed}: {row['status']}"
-                    + (f" ({row['task_wall_s']:.1f} s)" if row["status"] == "ok" else f" - {row['error']}"))
+            finished, pending = 0, dict(futures)
+            try:
+                for fut in as_completed(futures):
+                    task = pending.pop(fut)
+                    try:
+                        row = _row(task, fut.result())
+                    except Exception as exc:  # a failed task is a row, not the end of the sweep
+                        row = _row(task, error=_error_line(exc),
+                                   attempts=attempt_count(out / "tasks" / task.directory))
+                    store.add(row)
+                    finished += 1
+                    log(f"[{finished}/{len(todo)}] {task.point_id} seed {task.seed}: {row['status']}"
+                        + (f" ({row['task_wall_s']:.1f} s)" if row["status"] == "ok" else f" - {row['error']}"))
+            except BaseException:  # Ctrl-C or a crash of this process: end what is still running
+                for fut in pending:
+                    fut.cancel()
+                stopped = stop_commands(out, [t.directory for t in pending.values()])
+                log(f"sweep: stopped; {stopped} running command(s) ended, {len(store.rows)} row(s) kept "
+                    "(--resume continues)")
+                raise
     else:
         log(plan)
         out.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["run_task", "TaskFailed", "attempt_count", "flatten_scalars"]
+__all__ = ["run_task", "TaskFailed", "attempt_count", "flatten_scalars", "stop_commands"]
 
 
 class TaskFailed(RuntimeError):
@@ -123,8 +123,17 @@ def run_task(task, out_root, python=None):
     cmd = [python or sys.executable, "-m", "spiking_bpdl.cli", *task["argv"], "--seed", str(task["seed"]),
            "--out", str(path), "--json", str(json_path)]
     t0 = time.perf_counter()
+    running = path / "command.json"
     with open(path / "log.txt", "w") as log:
-        proc = subprocess.run(cmd, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        # its own process group: a stopped sweep can end the command and what it started (a standalone
+        # binary), which would otherwise run on after the worker is gone
+        proc = subprocess.Popen(cmd, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        running.write_text(json.dumps({"host": socket.gethostname(), "pgid": proc.pid}))
+        try:
+            proc.wait()
+        finally:
+            running.unlink(missing_ok=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise TaskFailed(f"exit status {proc.returncode}: {_last_line(path / 'log.txt')}")
@@ -137,3 +146,35 @@ def run_task(task, out_root, python=None):
     shutil.rmtree(tmp, ignore_errors=True)
     return {"result": result, "wall_s": wall, "attempt": attempt, "worker": worker,
             "task_dir": str(path.relative_to(out_root))}
+
+
+def stop_commands(out_root, directories):
+    """End the commands still running for these task folders (on this host); return how many.
+
+    Each running attempt leaves ``command.json`` (host and process group) while its command runs;
+    the whole group gets SIGTERM, so a standalone binary the command started ends too.
+
+    Parameters
+    ----------
+    out_root : str or Path
+        The sweep's output folder.
+    directories : iterable of str
+        Task folders below ``OUT/tasks`` (``Task.directory``).
+    """
+    import signal
+
+    stopped = 0
+    for directory in directories:
+        for marker in sorted((Path(out_root) / "tasks" / directory).glob("attempt-*/command.json")):
+            try:
+                info = json.loads(marker.read_text())
+            except (OSError, ValueError):
+                continue
+            if info.get("host") != socket.gethostname():
+                continue  # a remote worker's process: its own cluster ends it
+            try:
+                os.killpg(int(info["pgid"]), signal.SIGTERM)
+                stopped += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return stopped
