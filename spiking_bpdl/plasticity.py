@@ -11,7 +11,7 @@ Two rules live here.
         K(s) = -A_minus exp( s / tau_minus)   for s <  0   (depression)
 
     ``A_minus`` is the positive *magnitude* of depression. The window's integrals are the
-    bridge to the rate world (``SCIENCE.md`` section 1)::
+    bridge to the rate world (``docs/stdp.md``)::
 
         int K ds   = A_plus tau_plus - A_minus tau_minus        (0 for a balanced window)
         int s K ds = A_plus tau_plus^2 + A_minus tau_minus^2    (= eta_eff)
@@ -31,7 +31,7 @@ Two rules live here.
     the post-synaptic equation (a subexpression ``dvdt`` that :func:`derivative_lif_equations`
     adds), not a finite difference. Optionally the derivative of the *free membrane*
     ``U`` (same input, never reset, never refractory) is used: the reset makes the naive
-    rule potentiate right after a post spike (``SCIENCE.md`` section 5).
+    rule potentiate right after a post spike (``docs/stdp.md``).
 
 Simultaneous pre and post spikes
 --------------------------------

@@ -4,7 +4,7 @@ Functions here drive :class:`~spiking_bpdl.models.targetprop.TargetPropModel` on
 return plain results (numbers and arrays); the ``spiking-bpdl generative`` command and the
 notebook call them, and the ``plot_*`` functions draw results without computing anything.
 
-Protocol (``SCIENCE.md`` §2 and §6):
+Protocol (``docs/generative.md``):
 
 * data: the first 50,000 MNIST training digits train, the last 10,000 are the validation
   set (Parzen width and epoch selection), the 10,000 test digits are only used at the end;

@@ -8,7 +8,7 @@
 :func:`voltage_derivative_window`
     Issue 3 part A: the window that *emerges* from ``w += eta dV/dt`` at pre spikes
     (Bengio et al. 2015, Fig. 1). Protocol (the paper gives none; this one follows
-    ``SCIENCE.md`` section 5):
+    ``docs/stdp.md``):
 
     * one pre-synaptic spike at ``t_pre`` = the middle of the run (equal margins on both
       sides, so that a post spike is as likely to be found before as after it);

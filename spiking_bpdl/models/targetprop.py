@@ -1,7 +1,7 @@
 """The paper's deep generative model: variational EM with target-propagation layer pairs.
 
 Bengio, Lee, Bornschein, Mesnard & Lin (2015), *Towards biologically plausible deep
-learning*, arXiv 1502.04156, Sec. 6 and Algorithm 2 (see ``SCIENCE.md`` §2). The model is a
+learning*, arXiv 1502.04156, Sec. 6 and Algorithm 2 (see ``docs/generative.md``). The model is a
 stack of :class:`~spiking_bpdl.rate.layer_pair.LayerPair` objects ``x = h0 -> h1 -> h2``:
 
 * pair 1: ``f1`` (784 -> 1000 softplus) and ``g1`` (1000 -> 784 sigmoid, the pixel means);

@@ -16,7 +16,7 @@ A Boltzmann machine with hidden units has no data for the hidden layers. **Our c
 (marked as such in docs/vpf.md): complete each training vector ``v`` with hidden states
 *sampled* from the variational mean-field posterior ``q(h|v)`` (exact for an RBM), and apply
 MPF to the joint state ``x = (v, h)``, holding ``q`` fixed when differentiating. Plugging the
-real-valued mean ``mu`` into ``K`` instead of a sample was worse in our calibration (SCIENCE.md §7).
+real-valued mean ``mu`` into ``K`` instead of a sample was worse in our calibration (``docs/vpf.md``).
 
 Gradient. With ``rho_n = sigmoid(a_n)`` (the unit's firing probability),
 ``s_n exp(-s_n a_n / 2) = (x_n - rho_n) / sqrt(rho_n (1 - rho_n)) =: delta_n`` and

@@ -157,7 +157,7 @@ class LayerPair:
     -----
     Decoders start at zero weights so that ``g`` initially outputs a constant; call
     :meth:`init_decoder_bias` with the lower layer's mean so that constant is the target
-    mean. This avoids an early collapse of the upper layer (SCIENCE.md §6).
+    mean. This avoids an early collapse of the upper layer (``docs/generative.md``).
     """
 
     def __init__(self, n_in, n_out, f_activation="sigmoid", g_activation="sigmoid", rng=None,
@@ -278,7 +278,7 @@ class LayerPair:
         """Target-propagation estimate of ``d log p(h_{l-1} | h_l) / d h_l`` (up to sigma^2).
 
         ``f(h_{l-1}) - f(g(h_l))``: moves ``h_l`` so that its reconstruction, re-encoded,
-        matches the encoding of the actual lower state (SCIENCE.md §2).
+        matches the encoding of the actual lower state (``docs/generative.md``).
         """
         return self.encode(lower) - self.encode(self.decode(upper))
 

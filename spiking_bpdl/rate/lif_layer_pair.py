@@ -41,7 +41,7 @@ respect to ``V`` (tested by finite differences). The encoder receives ``W^T`` in
 ``W^T`` and ``V`` are aligned.
 
 ``eta = int s K(s) ds = A_plus tau_plus^2 + A_minus tau_minus^2`` of the balanced STDP
-window (``SCIENCE.md`` section 1), so the rate backend and the spiking backend use the same
+window (derived in ``docs/stdp.md``), so the rate backend and the spiking backend use the same
 numbers from the same file.
 """
 
@@ -152,7 +152,7 @@ class LayerPairConfig:
         """Step ``eta`` of the rate rule ``dW = eta rho_pre d rho_post`` for ``'W'`` or ``'V'`` (s^2).
 
         ``rate_eta = "window"``: ``int s K = A_plus tau_plus^2 + A_minus tau_minus^2``, the step of
-        ungated pair STDP for slowly changing rates (SCIENCE.md section 1).
+        ungated pair STDP for slowly changing rates (``docs/stdp.md``).
         ``rate_eta = "gated"``: what the spiking backend's gated pairings realize for a step of the
         post-synaptic rate at the switch, ``L (A_plus tau_plus - A_minus tau_minus)
         + A_minus tau_minus^2 (1 - exp(-L / tau_minus))`` with ``L = plasticity_window``
@@ -265,7 +265,7 @@ def _bias(table, where):
 def with_mean_bias(cfg, x_train):
     """Resolve ``bias = "mean"`` of the reconstruction: one drive per pixel such that the
     free reconstruction with ``V = 0`` is the training set's mean image (decoder started at
-    the mean, as in SCIENCE.md section 6). Numbers are returned unchanged."""
+    the mean, as in ``docs/generative.md``). Numbers are returned unchanged."""
     if not isinstance(cfg.bias_recon, str):
         return cfg
     grid, rate, _ = _table(cfg.tau_m, cfg.t_ref, cfg.sigma / cfg.v_threshold, cfg.v_reset / cfg.v_threshold, cfg.dt)
@@ -571,7 +571,7 @@ def rate_rule_updates(x_in, x_clean, W, V, cfg):
 
     ``dV = eta_V * mean(rho_h, rho_h') (rho_r' - rho_r)`` and
     ``dW = eta_W * rho_in (rho_h' - rho_h)``: the expected effect of balanced pair STDP
-    across the free -> target transition (``SCIENCE.md`` section 1).
+    across the free -> target transition (``docs/stdp.md``).
 
     Returns
     -------
