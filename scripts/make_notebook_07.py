@@ -39,14 +39,18 @@ We train the small layer pair (196 → 64 → 196 LIF rate twin, embedded digits
 rule** for a few hundred samples, and vary the nudge β of the target phase (a key of the network
 definition, hence the dotted name, which becomes `--set layer_pair.nudge=…`). The rate backend
 takes a few seconds per run, so the grid stays small. The same file format runs any command:
-`stdp-window`, `stdp-match`, `song-abbott`, `train` (any backend), `generative`, `vpf`."""),
+`stdp-window`, `stdp-match`, `song-abbott`, `train` (any backend), `generative`, `vpf`.
+
+A sweep over a setting is a **screen**: whatever it shows may be used to choose, so it scores only
+the validation digits (the last sixth of the training split). `no-test` makes every run skip the
+test digits entirely; the chosen setting is scored on the test set once, later."""),
     new_code_cell("""spec = sweep.parse_sweep({
     "command": "train",
     "args": ["layer_pair_small"],
-    "options": {"backend": "rate", "samples": 200 if REDUCED else 600, "no-progress": True},
+    "options": {"backend": "rate", "samples": 200 if REDUCED else 600, "no-progress": True, "no-test": True},
     "grid": {"layer_pair.nudge": [2, 6, 12], "seeds": [0, 1, 2]},
-    "metrics": ["test_mse"],
-    "ratios": {"nudge12_over_nudge2": {"metric": "test_mse", "axis": "layer_pair.nudge",
+    "metrics": ["val_mse"],
+    "ratios": {"nudge12_over_nudge2": {"metric": "val_mse", "axis": "layer_pair.nudge",
                                        "numerator": 12, "denominator": 2}},
 }, source="notebook")
 for task in spec.tasks()[:3]:
@@ -81,12 +85,13 @@ give wide intervals, honestly. The summary computes it for every point and metri
     new_markdown_cell("""Check one cell by hand, with nothing but numpy and scipy:"""),
     new_code_cell("""from scipy import stats
 
-mine = np.array([r["test_mse"] for r in rows if r["layer_pair.nudge"] == 6 and r["status"] == "ok"])
+mine = np.array([r["val_mse"] for r in rows if r["layer_pair.nudge"] == 6 and r["status"] == "ok"])
 half = stats.t.ppf(0.975, len(mine) - 1) * mine.std(ddof=1) / np.sqrt(len(mine))
 point = next(p for p in rows.summary["points"] if p["point"] == {"layer_pair.nudge": 6})
-print(f"by hand: {mine.mean():.5f} ± {half:.5f};  summary: {point['metrics']['test_mse']['mean']:.5f}, "
-      f"interval {np.round(point['metrics']['test_mse']['ci95'], 5)}")
-assert np.isclose(mine.mean() + half, point["metrics"]["test_mse"]["ci95"][1])"""),
+print(f"by hand: {mine.mean():.5f} ± {half:.5f};  summary: {point['metrics']['val_mse']['mean']:.5f}, "
+      f"interval {np.round(point['metrics']['val_mse']['ci95'], 5)}")
+assert np.isclose(mine.mean() + half, point["metrics"]["val_mse"]["ci95"][1])
+assert all(r["test_mse"] is None for r in rows)  # no run of the screen looked at the test digits"""),
     new_markdown_cell("""## 4 · Paired ratios
 
 Runs with the same seed share their initial weights and sample order. A ratio formed **per seed**
@@ -94,9 +99,9 @@ and then averaged cancels that shared variation; a ratio of two means does not. 
 `ratios` block holds the per-seed ratios:"""),
     new_code_cell("""ratio = rows.summary["ratios"]["nudge12_over_nudge2"]["groups"]["-"]
 print("per seed:", np.round(ratio["per_seed"], 4), " mean", round(ratio["mean"], 4), " 95 % CI", np.round(ratio["ci95"], 4))
-means = {p["point"]["layer_pair.nudge"]: p["metrics"]["test_mse"] for p in rows.summary["points"]}
+means = {p["point"]["layer_pair.nudge"]: p["metrics"]["val_mse"] for p in rows.summary["points"]}
 print("ratio of means:", round(means[12]["mean"] / means[2]["mean"], 4))"""),
-    new_code_cell("""fig = sweep.summary.plot_metric(rows.summary, "test_mse")
+    new_code_cell("""fig = sweep.summary.plot_metric(rows.summary, "val_mse")
 plt.show()"""),
     new_markdown_cell("""## Think!
 
