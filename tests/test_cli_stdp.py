@@ -87,7 +87,7 @@ def test_song_abbott_malformed_network(tmp_path, capsys):
 
 def test_stdp_match_small_run_writes_keys(tmp_path):
     js = tmp_path / "m.json"
-    rc = cli.main(["stdp-match", "--trials", "6", "--gradient-trials", "4", "--n-pre", "4", "--n-post", "4",
+    rc = cli.main(["stdp-match", "--trials", "6", "--gradient-trials", "6", "--n-pre", "4", "--n-post", "4",
                    "--window", "150", "--target", "numpy", "--json", str(js), "--out", str(tmp_path)])
     assert rc == 0
     data = json.loads(js.read_text())
@@ -99,3 +99,10 @@ def test_stdp_match_small_run_writes_keys(tmp_path):
     assert data["n_trials"] == 6 and data["n_synapses"] == 16 and data["target"] == "numpy"
     assert len(data["kernel_rate"]["slope_ci95"]) == 2
     assert (tmp_path / "stdp_match.npz").exists() and (tmp_path / "stdp_match_kernel_rate.png").exists()
+    # part C is the wired layer, with its interval and both controls
+    assert data["gradient_wired"] is True and data["gradient_trials"] == 6
+    lo, hi = data["cosine_gradient_ci95"]
+    assert -1 <= lo <= hi <= 1 and -1 <= data["cosine_gradient"] <= 1
+    assert set(data["cosine_gradient_control"]) == {"shuffled_targets", "no_nudge"}
+    assert set(data["comparisons"]) == {"kernel_rate", "analytic"}
+    assert {"r_bound", "passes", "slope_ci95"} <= set(data["analytic"]["check"])
