@@ -21,7 +21,6 @@ Examples:
   spiking-bpdl stdp-window --rule voltage-derivative --out results --trials 500
 """
 
-import argparse
 import time
 
 from . import _common
@@ -32,16 +31,6 @@ HELP = "measure an STDP window (pair rule or the emergent voltage-derivative win
 __all__ = ["NAME", "HELP", "add_arguments", "validate", "run"]
 
 RULES = ("pair", "voltage-derivative")
-
-
-def _finite_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
-    return value
 
 
 def add_arguments(parser):

@@ -49,10 +49,9 @@ def add_arguments(parser):
 
 def validate(args):
     """Load and validate the definition (with ``--set`` overrides) and the options; return the config."""
-    from ..rate.lif_layer_pair import config_from_spec
-    from ..spec import load_network
+    from ..rate.lif_layer_pair import load_layer_pair
 
-    cfg = config_from_spec(load_network(args.network, args.overrides))
+    cfg = load_layer_pair(args.network, args.overrides)
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         from ..errors import DataError
 

@@ -429,11 +429,15 @@ def config_from_spec(spec):
     return cfg
 
 
-def load_layer_pair(path):
-    """Load ``networks/layer_pair_*.toml`` (a path or a name in ``networks/``) as a config."""
+def load_layer_pair(path, overrides=()):
+    """Load ``networks/layer_pair_*.toml`` (a path or a name in ``networks/``) as a config.
+
+    ``overrides`` are ``section.key=value`` items applied before validation
+    (:func:`spiking_bpdl.spec.apply_overrides`).
+    """
     from ..spec import load_network
 
-    return config_from_spec(load_network(path))
+    return config_from_spec(load_network(path, overrides))
 
 
 # ---------------------------------------------------------------------- transfer function
