@@ -59,3 +59,21 @@ def execute_notebook(name, timeout=600, reduced=True, solutions=True):
                                 resources={"metadata": {"path": str(NOTEBOOKS)}})
         client.execute()
     return nb
+
+
+def check_stubs_fail(name, checks):
+    """Every exercise of ``notebooks/<name>``, as the student first sees it, fails its check.
+
+    ``checks`` is the notebook's module in ``spiking_bpdl.teaching``; exercise ``f`` is checked by
+    ``checks.check_f``. Returns the exercise names (a notebook must have at least two).
+    """
+    import pytest
+
+    nb = read_notebook(name)
+    names = [n for _, n in exercise_cells(nb)]
+    assert len(names) >= 2, f"{name}: fewer than two exercises"
+    for n in names:
+        stub = stub_function(nb, n)
+        with pytest.raises(NotImplementedError):
+            getattr(checks, f"check_{n}")(stub)
+    return names
