@@ -108,7 +108,7 @@ def window_kernel_integral(t_post, a, b, A_plus, A_minus, tau_plus, tau_minus, b
 
 
 def drive_for_rate(rate, params, lo=None, hi=None):
-    """Mean free-membrane drive (V) that gives ``rate`` (Hz) under :func:`siegert_rate`."""
+    """Mean free-membrane drive (V) that gives ``rate`` (Hz) under :func:`~spiking_bpdl.neurons.siegert_rate`."""
     from scipy.optimize import brentq
 
     lo = params.v_reset - 5 * params.sigma - 0.02 if lo is None else lo

@@ -127,7 +127,8 @@ class VPFConfig:
     data_dir: str = None
 
     def validate(self):
-        """Raise :class:`ConfigError` / :class:`DataError` on a bad configuration."""
+        """Raise :class:`~spiking_bpdl.errors.ConfigError` / :class:`~spiking_bpdl.errors.DataError` on a bad
+        configuration."""
         if self.dataset not in DATASETS:
             raise DataError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.method not in METHODS:

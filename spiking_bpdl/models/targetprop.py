@@ -179,7 +179,7 @@ def config_from_dict(data, source="configuration"):
 
     Sections are ``model``, ``inference``, ``training``, ``generation`` (see
     ``networks/generative_mnist.toml``). Unknown sections or keys, and values of the wrong
-    type, raise :class:`ConfigError`.
+    type, raise :class:`~spiking_bpdl.errors.ConfigError`.
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a table of sections")
