@@ -162,12 +162,15 @@ def _ensure_file(name, filename, root, download):
             raise DataError(f"{path}: SHA-256 mismatch (corrupt or not the canonical file); delete it or replace it")
         return path
     if download:
+        created = not path.parent.exists()
         for mirror in DATASETS[name]["mirrors"]:
             try:
                 _download(mirror + filename, path, expected)
                 return path
             except (OSError, DataError):
                 continue
+        if created and not any(path.parent.iterdir()):
+            path.parent.rmdir()  # a failed download leaves nothing behind, not even the folder
     raise DataError(
         f"{name} file {filename} not found in {root / name} and it could not be downloaded; "
         f"put the canonical IDX .gz files there, or pass --data-dir / set SPIKING_BPDL_DATA"

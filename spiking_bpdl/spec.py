@@ -38,6 +38,7 @@ Example::
     duration = "10 s"
 """
 
+import importlib.resources
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ __all__ = [
     "POPULATION_KINDS",
     "PLASTICITY_RULES",
     "resolve_network_path",
+    "resolve_definition",
+    "definition_names",
+    "definition_dirs",
+    "DEFINITION_KINDS",
     "apply_overrides",
     "read_toml",
 ]
@@ -311,16 +316,98 @@ def parse_network(data, path=None):
                        Path(path) if path else None)
 
 
-def resolve_network_path(path):
-    """Find a definition: an existing file, or a name in the repository's ``networks/``."""
+#: Kinds of shipped definitions and their folder under ``networks/``.
+DEFINITION_KINDS = {"network": (), "sweep": ("sweeps",)}
+
+
+def definition_dirs(kind="network"):
+    """Folders that hold the shipped definitions of ``kind``, searched in this order.
+
+    The wheel installs ``networks/`` as package data (``spiking_bpdl/networks``); an editable
+    install or a source checkout reads the repository's ``networks/`` folder itself, so an
+    edited definition takes effect without reinstalling.
+
+    Parameters
+    ----------
+    kind : {'network', 'sweep'}
+        ``network``: ``networks/*.toml`` (layer pairs, Song-Abbott, generative configurations);
+        ``sweep``: ``networks/sweeps/*.toml``.
+
+    Returns
+    -------
+    list of Path
+        The folders that exist (possibly none).
+    """
+    if kind not in DEFINITION_KINDS:
+        raise ValueError(f"unknown definition kind {kind!r}; expected one of {sorted(DEFINITION_KINDS)}")
+    sub = DEFINITION_KINDS[kind]
+    # A zipped install would give a non-filesystem Traversable; wheels install as files.
+    shipped = importlib.resources.files(__package__).joinpath("networks", *sub)
+    dirs = [Path(shipped)] if isinstance(shipped, Path) and shipped.is_dir() else []
+    checkout = Path(__file__).resolve().parents[1]
+    # Only a source checkout (pyproject.toml beside the package), never a site-packages
+    # folder that happens to hold some other "networks" directory.
+    if (checkout / "pyproject.toml").is_file() and checkout.joinpath("networks", *sub).is_dir():
+        dirs.append(checkout.joinpath("networks", *sub))
+    return dirs
+
+
+def definition_names(kind="network"):
+    """Names of the shipped definitions of ``kind`` (file stems), sorted.
+
+    Parameters
+    ----------
+    kind : {'network', 'sweep'}
+
+    Returns
+    -------
+    list of str
+    """
+    return sorted({p.stem for d in definition_dirs(kind) for p in d.glob("*.toml")})
+
+
+def resolve_definition(path, kind="network"):
+    """Find a definition file: an existing path, else a shipped definition by name.
+
+    ``path`` is taken as a file when it exists. Otherwise a bare name (``layer_pair_small``,
+    with or without ``.toml``), or a path written as in the documentation
+    (``networks/layer_pair_small.toml``, ``networks/sweeps/stdp_match_seeds.toml``), names
+    a shipped definition, found by :func:`definition_dirs`; so the documented commands
+    work from any directory once the package is installed. Any other missing path is an
+    error rather than a silent substitution.
+
+    Parameters
+    ----------
+    path : str or Path
+    kind : {'network', 'sweep'}
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ConfigError
+        One line naming ``path`` and listing the shipped names.
+    """
     p = Path(path)
     if p.is_file():
         return p
-    repo_networks = Path(__file__).resolve().parents[1] / "networks"
-    for candidate in (repo_networks / p.name, repo_networks / f"{p.name}.toml"):
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"network definition {path} not found")
+    what = "sweep file" if kind == "sweep" else "network definition"
+    documented = Path("networks", *DEFINITION_KINDS[kind])
+    if p.parent in (Path("."), documented):
+        stem = p.name[: -len(".toml")] if p.name.endswith(".toml") else p.name
+        for folder in definition_dirs(kind):
+            if (folder / f"{stem}.toml").is_file():
+                return folder / f"{stem}.toml"
+    names = definition_names(kind)
+    shipped = f"; shipped {what}s: {', '.join(names)}" if names else f" (no shipped {what}s found)"
+    raise ConfigError(f"{what} {path} not found{shipped}")
+
+
+def resolve_network_path(path):
+    """Find a network definition: an existing file or a shipped name (see :func:`resolve_definition`)."""
+    return resolve_definition(path, "network")
 
 
 def _toml_value(text):
@@ -387,7 +474,7 @@ def load_network(path, overrides=()):
     Parameters
     ----------
     path : str or Path
-        A file, or the name of a definition in ``networks/``.
+        A file, or the name of a shipped definition (see :func:`resolve_definition`).
     overrides : iterable of str, optional
         ``section.key=value`` items applied before validation (see :func:`apply_overrides`).
 

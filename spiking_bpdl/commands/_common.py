@@ -8,7 +8,7 @@ from .._io import write_json
 from ..provenance import provenance
 from ..codegen import DEFAULT_TARGET, TARGETS
 
-__all__ = ["add_common", "positive_float", "positive_int", "nonneg_float", "finish", "out_dir", "provenance"]
+__all__ = ["add_common", "add_progress", "positive_float", "positive_int", "nonneg_float", "finish", "out_dir", "provenance"]
 
 
 def _finite(text):
@@ -63,6 +63,18 @@ def add_common(parser, target=True, data=False, default_out=None):
     if data:
         g.add_argument("--data-dir", type=Path, default=None,
                        help="folder with <dataset>/*.gz IDX files (default $SPIKING_BPDL_DATA or ~/.cache/spiking_bpdl/data)")
+
+
+def add_progress(parser):
+    """Add ``--progress`` / ``--no-progress``: ``args.progress`` is ``auto``, ``always`` or ``never``.
+
+    The value goes straight to :class:`spiking_bpdl.progress.Progress` (``enabled=``): by
+    default a bar is drawn only on a terminal or in a notebook.
+    """
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--progress", dest="progress", action="store_const", const="always", default="auto",
+                   help="draw the progress bar even when stderr is not a terminal (default: only on a terminal)")
+    g.add_argument("--no-progress", dest="progress", action="store_const", const="never", help="no progress bar")
 
 
 def out_dir(args):
