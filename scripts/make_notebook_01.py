@@ -5,19 +5,27 @@ import nbformat as nbf
 cells = []
 md = lambda s: cells.append(nbf.v4.new_markdown_cell(s.strip()))
 code = lambda s: cells.append(nbf.v4.new_code_cell(s.strip()))
+# an exercise cell: its metadata names the function the student writes (spiking_bpdl.teaching)
+exercise = lambda name, s: cells.append(nbf.v4.new_code_cell(s.strip(), metadata={"exercise": name}))
 
 md(r"""
 # 01 · Leaky integrate-and-fire neurons and spike-timing-dependent plasticity
 
-This notebook introduces the two building blocks of `spiking_bpdl`:
+This notebook introduces the two building blocks of `spiking_bpdl`: LIF neurons and pair STDP.
 
-1. **LIF populations** in Brian2 and their *rate twin*: the analytic transfer function that turns
-   an input current into a firing rate. Every rate model in this project uses it, so we check
-   that the spiking neurons really fire at the rate it predicts.
-2. **Spike encoders**: images become Poisson spike trains, a *sequence* of images is shown within
-   **one** Brian2 `run()` through a `TimedArray`, and spikes are read back as rates.
-3. **Event-driven pair STDP**: the learning window $K(s)$, its integrals $\int K$ and $\int sK$ (the
-   bridge to rate-based learning rules, notebook 02), and a measurement of the window in Brian2.
+**Learning objectives.** By the end you can
+
+1. derive the firing rate of a leaky integrate-and-fire (LIF) neuron under constant current (its
+   *f-I curve*, the "rate twin" every rate model in this project uses) and check it against Brian2;
+2. explain why noise makes the neuron fire below threshold and turns the f-I curve smooth;
+3. turn images into Poisson spike trains, a whole sequence of them in **one** Brian2 `run()`;
+4. write the pair-STDP window $K(s)$ and compute its integrals $\int K$ and $\int sK$, the two numbers
+   that connect spike timing to rate-based learning rules (notebook 02).
+
+**How to work through it.** Three cells are exercises: each defines one function whose body you
+write (a few lines); until then it raises `NotImplementedError`. The cell after it checks your function
+against the library's own implementation on fresh random inputs and tells you what to look at when it
+differs. Later cells use your functions. Solutions: `notebooks/solutions/01_lif_and_stdp.py`.
 
 Set `SPIKING_BPDL_REDUCED=1` to run a smaller version (the test suite does).
 """)
@@ -28,11 +36,13 @@ import matplotlib.pyplot as plt
 import brian2 as b2
 
 from spiking_bpdl.codegen import configure_target
-from spiking_bpdl.neurons import LIFParams, make_lif_group, lif_rate, siegert_rate
+from spiking_bpdl.neurons import LIFParams, make_lif_group, siegert_rate
 from spiking_bpdl import encoding
 from spiking_bpdl.data import load_dataset
 from spiking_bpdl.plasticity import PairSTDP
 from spiking_bpdl.experiments.stdp_window import pair_window
+from spiking_bpdl.teaching import slider
+from spiking_bpdl.teaching.lif_and_stdp import check_lif_rate_hz, check_stdp_window, check_window_integrals
 
 REDUCED = bool(os.environ.get("SPIKING_BPDL_REDUCED"))
 configure_target("cython")   # 'numpy' works everywhere; 'cython' compiles once, then is cached
@@ -47,7 +57,33 @@ $\tau_m \ln\frac{RI - V_r}{RI - \theta}$, so
 
 $$\rho(I) = \frac{1}{t_{ref} + \tau_m \ln\frac{RI - V_r}{RI-\theta}} \quad (RI > \theta), \qquad 0 \text{ otherwise.}$$
 
-We simulate one neuron per current level (all in one population, one run) and compare.
+### Exercise 1: the f-I curve
+
+Write `lif_rate_hz(current, params)`: the rate in Hz for an array of currents (amperes), using the
+parameters in `params` (`params.R`, `params.tau_m`, `params.v_threshold`, `params.v_reset`,
+`params.t_ref`). Where $RI \le \theta$ the rate is 0; compute the logarithm only where the neuron fires
+(a boolean mask), so that no `nan` appears.
+""")
+exercise("lif_rate_hz", r'''
+def lif_rate_hz(current, params):
+    """Firing rate (Hz) of a noise-free LIF neuron under constant current(s) (A, an array)."""
+    #################################################################
+    # Fill in the rate where the neuron fires, then remove this line:
+    raise NotImplementedError("Exercise 1: the LIF rate")
+    #################################################################
+    drive = np.asarray(current, dtype=float) * ...    # the free membrane R*I (volts)
+    rate = np.zeros_like(drive)
+    above = ...                                        # where R*I > v_threshold
+    d = drive[above]
+    rate[above] = 1.0 / (... + ...)
+    return rate
+''')
+code(r"""
+check_lif_rate_hz(lif_rate_hz)
+""")
+md(r"""
+Now we simulate one neuron per current level (all in one population, one run) and compare with your
+formula.
 """)
 code(r"""
 params = LIFParams()          # tau_m 20 ms, threshold 20 mV, reset 0, t_ref 2 ms, R 100 MOhm
@@ -64,7 +100,7 @@ b2.run(1 * b2.second)
 trains = spikes.spike_trains()
 simulated = np.array([(len(t) - 1) / float((t[-1] - t[0]) / b2.second) if len(t) > 1 else 0.0
                       for t in (trains[i] for i in range(len(currents)))])
-analytic = lif_rate(currents, params)
+analytic = lif_rate_hz(currents, params)   # your function
 
 fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.plot(currents * 1e9, analytic, "k-", label="analytic rate twin")
@@ -109,13 +145,56 @@ sem = rates.std(1, ddof=1) / np.sqrt(n_per)
 fig, ax = plt.subplots(figsize=(5, 3.5))
 ax.errorbar(levels * 1e9, rates.mean(1), yerr=2 * rates.std(1) / np.sqrt(n_per), fmt="o", label="simulation ±2 s.e.")
 ax.plot(levels * 1e9, siegert_rate(levels, noisy, dt=sim_dt), "k-", label="Siegert")
-ax.plot(levels * 1e9, lif_rate(levels, params), "k:", label="no noise")
+ax.plot(levels * 1e9, lif_rate_hz(levels, params), "k:", label="no noise")
 ax.set(xlabel="mean input current (nA)", ylabel="rate (Hz)"); ax.legend(); plt.show()
 # each level's mean rate has standard error sd/sqrt(n_per); 4 standard errors (7 levels: family-wise
 # false alarm < 1e-3) plus 1 % for the first-order-only dt correction (as tests/test_neurons.py)
 tol = 4 * sem + 0.01 * theory
 print("largest |simulation - Siegert| / tolerance:", np.max(np.abs(rates.mean(1) - theory) / tol))
 assert np.all(np.abs(rates.mean(1) - theory) <= tol)
+""")
+md(r"""
+### Interactive: how noise shapes the f-I curve
+
+Move the noise $\sigma$ (free-membrane standard deviation). At $\sigma = 0$ the curve is your
+`lif_rate_hz`: zero up to the threshold current $\theta/R = 0.2$ nA, then a vertical start. With
+noise the neuron fires below threshold and the curve bends smoothly. (A live Jupyter session shows a
+slider; a static page shows a row of values.)
+""")
+code(r"""
+grid = np.linspace(0.0, 0.5e-9, 60)
+
+def plot_fi(sigma_mV, ax):
+    if sigma_mV == 0:
+        ax.plot(grid * 1e9, lif_rate_hz(grid, params), "k-")
+    else:
+        ax.plot(grid * 1e9, siegert_rate(grid, params.replace(sigma=sigma_mV * 1e-3)), "C0-")
+        ax.plot(grid * 1e9, lif_rate_hz(grid, params), "k:", lw=1)
+    ax.axvline(params.v_threshold / params.R * 1e9, color="grey", lw=0.5)
+    ax.set(xlabel="mean current (nA)", ylabel="rate (Hz)")
+
+slider(plot_fi, [0.0, 1.0, 2.0, 4.0, 8.0], "sigma", label=lambda v: f"sigma = {v:g} mV",
+       description="sigma (mV)");
+""")
+md(r"""
+### Think!
+
+The layer pairs of notebook 03 learn with a rule whose size is proportional to the *slope* of the f-I
+curve, $d\rho/dI$ (the chain rule through the neuron). What is that slope just below and just above the
+threshold for $\sigma = 0$, and what does it become with noise? Why do the rate twins in this project use
+the noisy (Siegert) curve?
+
+<details>
+<summary>Discussion</summary>
+
+Without noise the slope is exactly 0 below threshold: a neuron that is silent for an input gets no
+learning signal, whatever the error (a "dead unit"). Just above threshold the rate rises from 0 with an
+infinite slope (the interval $\tau_m \ln\frac{RI-V_r}{RI-\theta}$ diverges logarithmically), so a tiny
+change of input makes a large, unreliable step. Noise replaces both by a smooth, finite, everywhere
+positive slope: subthreshold inputs still move the rate, and the gradient is well behaved. The spiking
+network in this project has that noise (`sigma = 4 mV`), so its rate twin must use the Siegert curve to
+predict what the spikes do; the noise-free curve would be wrong exactly where learning starts.
+</details>
 """)
 md(r"""
 ## 2. From images to spike trains, all in one run
@@ -168,10 +247,60 @@ $\int K\,ds = A_+\tau_+ - A_-\tau_-$ multiplies $\rho_{pre}\rho_{post}$, and
 $\int sK\,ds = A_+\tau_+^2 + A_-\tau_-^2$ multiplies $\rho_{pre}\,d\rho_{post}/dt$. A *balanced*
 window ($\int K = 0$) keeps only the derivative term: the rate-based gradient rule.
 """)
+md(r"""
+### Exercise 2: the window
+
+Write `stdp_window(s, A_plus, A_minus, tau_plus, tau_minus)` for an array of $s = t_{post} - t_{pre}$
+(seconds). Simultaneous spikes ($s = 0$) count as causal: $K(0) = +A_+$ (Brian2 processes the pre
+spike first). `np.where` picks a branch per element.
+""")
+exercise("stdp_window", r'''
+def stdp_window(s, A_plus, A_minus, tau_plus, tau_minus):
+    """Pair-STDP window K(s), s = t_post - t_pre (s, an array)."""
+    #################################################################
+    # Fill in both branches, then remove this line:
+    raise NotImplementedError("Exercise 2: the STDP window")
+    #################################################################
+    s = np.asarray(s, dtype=float)
+    return np.where(s >= 0, ..., ...)
+''')
+code(r"""
+check_stdp_window(stdp_window)
+""")
+md(r"""
+### Exercise 3: the integrals of the window
+
+Write `window_integrals(A_plus, A_minus, tau_plus, tau_minus)` returning the pair
+$(\int K\,ds,\ \int sK\,ds)$ in closed form. Hint: $\int_0^\infty e^{-s/\tau}ds = \tau$ and
+$\int_0^\infty s\,e^{-s/\tau}ds = \tau^2$; mind the signs on the negative side. The next cell checks
+your closed forms against a numerical integral of *your* window, too.
+""")
+exercise("window_integrals", r'''
+def window_integrals(A_plus, A_minus, tau_plus, tau_minus):
+    """(int K(s) ds, int s K(s) ds) of the pair-STDP window, in closed form."""
+    #################################################################
+    # Fill in both integrals, then remove this line:
+    raise NotImplementedError("Exercise 3: the window integrals")
+    #################################################################
+    int_K = ...
+    int_sK = ...
+    return int_K, int_sK
+''')
+code(r"""
+check_window_integrals(window_integrals)
+""")
 code(r"""
 rule = PairSTDP.balanced(A_plus=0.01, tau_plus=16.8e-3, tau_minus=33.7e-3, w_max=1.0)  # Bi & Poo time constants
 print(rule)
-print(f"int K = {rule.integral_K():.2e}   int sK = {rule.integral_sK():.3e} s^2")
+int_K, int_sK = window_integrals(rule.A_plus, rule.A_minus, rule.tau_plus, rule.tau_minus)   # yours
+print(f"int K = {int_K:.2e}   int sK = {int_sK:.3e} s^2")
+# your closed forms against a numerical integral of your window: a Riemann sum, 1 us steps, 1 s each
+# side (the tails beyond are e^-30 small; the jump at s = 0 costs about A_+ * 1 us)
+s_num, ds = np.linspace(-1.0, 1.0, 2_000_001, retstep=True)
+k_num = stdp_window(s_num, rule.A_plus, rule.A_minus, rule.tau_plus, rule.tau_minus)
+num_K, num_sK = np.sum(k_num) * ds, np.sum(s_num * k_num) * ds
+print(f"numerically: int K = {num_K:.2e}   int sK = {num_sK:.3e} s^2")
+assert abs(num_K - int_K) < 1e-3 * rule.A_plus * rule.tau_plus and np.isclose(num_sK, int_sK, rtol=1e-4)
 # balanced: A_- tau_- = A_+ tau_+, so int K vanishes and int sK = A_+ tau_+ (tau_+ + tau_-)
 assert abs(rule.integral_K()) <= 1e-12 * rule.A_plus * rule.tau_plus
 assert np.isclose(rule.integral_sK(), rule.A_plus * rule.tau_plus * (rule.tau_plus + rule.tau_minus), rtol=1e-12)
@@ -179,13 +308,37 @@ assert np.isclose(rule.integral_sK(), rule.A_plus * rule.tau_plus * (rule.tau_pl
 measured = pair_window(rule, dt_max=0.1, dt_step=(5e-3 if REDUCED else 1e-3), target="cython")
 fig, ax = plt.subplots(figsize=(5, 3.5))
 s = np.linspace(-0.1, 0.1, 801)
-ax.plot(s * 1e3, rule.window(s), "k-", label="closed form K(s)")
+ax.plot(s * 1e3, stdp_window(s, rule.A_plus, rule.A_minus, rule.tau_plus, rule.tau_minus), "k-",
+        label="closed form K(s) (yours)")
 ax.plot(measured["dt"] * 1e3, measured["dw"], "o", ms=3, label="Brian2, one pair per synapse")
 ax.axhline(0, color="grey", lw=0.5); ax.axvline(0, color="grey", lw=0.5)
 ax.set(xlabel="t_post - t_pre (ms)", ylabel="Δw"); ax.legend(); plt.show()
 err = np.max(np.abs(measured["dw"] - measured["expected"]) / np.abs(measured["expected"]))
 print("max relative deviation from the closed form:", err)
 assert err < 1e-6
+""")
+md(r"""
+### Interactive: the window against $\tau_-$
+
+The window stays balanced ($A_- = A_+\tau_+/\tau_-$, so $\int K = 0$) while you move $\tau_-$
+($\tau_+ = 16.8$ ms). A longer depression tail is shallower; the panel titles give $\int sK$, the
+learning rate of the rate rule that the window implements (notebook 02).
+""")
+code(r"""
+s_ms = np.linspace(-100, 100, 801)
+
+def plot_window(tau_minus_ms, ax):
+    tp, tm = 16.8e-3, tau_minus_ms * 1e-3
+    A_plus, A_minus = 0.01, 0.01 * tp / tm
+    ax.plot(s_ms, stdp_window(s_ms * 1e-3, A_plus, A_minus, tp, tm), "k-")
+    ax.axhline(0, color="grey", lw=0.5); ax.axvline(0, color="grey", lw=0.5)
+    ax.set(xlabel="t_post - t_pre (ms)", ylabel="K(s)")
+
+def window_label(tau_minus_ms):
+    _, sK = window_integrals(0.01, 0.01 * 16.8 / tau_minus_ms, 16.8e-3, tau_minus_ms * 1e-3)
+    return f"tau- = {tau_minus_ms:g} ms\nint sK = {sK * 1e6:.1f}e-6 s^2"
+
+slider(plot_window, [10.0, 20.0, 33.7, 60.0], "tau_minus", label=window_label, description="tau- (ms)");
 """)
 md(r"""
 ## Where next
@@ -197,5 +350,9 @@ md(r"""
 * Try: change `tau_m` and watch the f-I curve; make the window unbalanced and compute $\int K$.
 """)
 
-nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+# ids by position: regenerating an unchanged script then gives an unchanged file (nbformat draws random ones)
+for i, cell in enumerate(cells):
+    cell.id = f"cell-{i:02d}"
+nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                               "language": "python"}})
 nbf.write(nb, "notebooks/01_lif_and_stdp.ipynb")
