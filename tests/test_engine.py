@@ -250,9 +250,16 @@ def test_current_synapses_make_the_reconstruction_follow_the_rate_twin():
 
     The small definition with regular inputs and 2 mV (the MNIST definition's noise), weights from 1,000
     rate-twin samples with V doubled (large trained V, where the MNIST mismatch was measured); 20 digits,
-    6 repetitions with independent spike trains. The excess of the squared spiking-twin difference over
-    the count noise of the 6-repetition mean is measured (here 0.0025 vs 0.0004 of the squared max rate);
-    the count noise is estimated with 5 x 20 x 196 degrees of freedom, so its error is negligible."""
+    6 repetitions with independent spike trains. Per digit, the excess of the squared spiking-twin
+    difference over the count noise of the 6-repetition mean is measured, relative to the digit's mean
+    squared rate (absolute: about 0.0025 of the squared max rate with delta synapses, 0.0004 with current
+    synapses). The claims, each a one-sided
+    t-test over the 20 digits at the 0.5 % level (the digits are the independent units; the same digits
+    and weights serve both synapse types, so the comparison is paired):
+    the mismatch exists with delta synapses (excess > 0), and current synapses remove most of it
+    (excess_current < 0.5 x excess_delta)."""
+    from scipy import stats
+
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.rate.lif_layer_pair import RateTrainer, free_phase, init_weights, load_images, with_mean_bias
     from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
@@ -263,7 +270,7 @@ def test_current_synapses_make_the_reconstruction_follow_the_rate_twin():
     W, V = init_weights(base, np.random.default_rng(0))
     W, V, _ = RateTrainer(base, "rate").train_block(x[:1000], x[:1000], W, V)
     V = 2 * V
-    xb, reps, excess, mean_rate = x[1000:], 6, {}, {}
+    xb, reps, excess = x[1000:], 6, {}
     for tau_syn in (0.0, 5e-3):
         cfg = dataclasses.replace(base, tau_syn=tau_syn)
         rates = []
@@ -273,14 +280,21 @@ def test_current_synapses_make_the_reconstruction_follow_the_rate_twin():
                 sim._rng = np.random.default_rng(100 + k)
                 res = sim.run_block(xb, xb, W, V, learn=False, seed=k)
                 rates.append(res.recon_free / (cfg.free_phase - cfg.plasticity_onset) / cfg.max_rate)
-        rates = np.array(rates)
+        rates = np.array(rates)  # (reps, digits, pixels)
         _, twin = free_phase(xb, W, V, cfg)
-        diff = np.mean((rates.mean(axis=0) - twin / cfg.max_rate) ** 2)
-        excess[tau_syn] = diff - rates.var(axis=0, ddof=1).mean() / reps
-        mean_rate[tau_syn] = rates.mean()
-    assert excess[0.0] > 1e-3, excess  # the mismatch exists with delta synapses at these weights ...
-    assert excess[5e-3] < 0.35 * excess[0.0], excess  # ... and current synapses remove most of it
-    assert mean_rate[5e-3] == pytest.approx(mean_rate[0.0], rel=0.1)  # the same mean drive
+        diff = np.mean((rates.mean(axis=0) - twin / cfg.max_rate) ** 2, axis=1)
+        # one value per digit, relative to the digit's mean squared rate: current synapses fire slightly less
+        # (measured -2 %: less shot noise in the convex part of the f-I curve), and a smaller excess must not
+        # come from smaller rates alone
+        excess[tau_syn] = (diff - rates.var(axis=0, ddof=1).mean(axis=1) / reps) / np.mean(rates.mean(axis=0) ** 2, axis=1)
+    n = len(xb)
+    t = stats.t.ppf(0.995, n - 1)
+
+    def upper(d):  # one-sided 99.5 % upper bound of the mean of per-digit values
+        return d.mean() + t * d.std(ddof=1) / np.sqrt(n)
+
+    assert upper(-excess[0.0]) < 0, excess[0.0].mean()  # the mismatch exists with delta synapses ...
+    assert upper(excess[5e-3] - 0.5 * excess[0.0]) < 0, (excess[5e-3].mean(), excess[0.0].mean())  # ... mostly removed
 
 
 @pytest.mark.slow
@@ -291,13 +305,19 @@ def test_gated_eta_predicts_the_size_of_the_spiking_update():
 
     The weights come from 1,000 samples of the rate twin; 20 digits are presented 4 times with
     independent spike trains, the learning rate scaled by 0.1 so the weights barely move within the
-    block (the update is linear in that scale). The regression slope of the mean spiking update on
-    the rate rule's is 1 up to the twin's rate errors: at these weights its hidden rates are 8 % below
-    the spiking network's and its reconstruction change 11 % above (measured), so the slope may be off
-    by 0.2 (measured: 1.13 here with the definition's 5 ms current synapses, 1.10 with delta synapses,
-    1.18 before the trace reset, and 1.02 on 100 full-MNIST digits with scripts/layer_pair_alignment.py).
-    With the window's eta (int s K) the slope would be 3 times larger: the gating factor is
-    (1 - e^(-L/tau))/2 = 0.37, times 1 - e^(-free/tau) = 0.90 for the pairs the reset removes. One switch per sample (cycles = 1): the gated formula's case."""
+    block (the update is linear in that scale). The prediction is the rate rule
+    ``eta_V * mean(rho_h, rho_h')^T (rho_r' - rho_r)`` with the phase rates *measured* in the other three
+    repetitions (never the spikes of the repetition whose update it predicts), so the twin's own rate
+    errors (measured: hidden rates 4-6 % low, reconstruction change 27 % low) do not enter; only the
+    rate theory's step size does. Two hypotheses about that step compete: the gated eta (slope 1) and
+    the window's eta ``int s K`` (3 times larger: the gating factor is (1 - e^(-L/tau))/2 = 0.37, times
+    1 - e^(-free/tau) = 0.90 for the pairs the trace reset removes). The slope's 99 % t-interval over the 4
+    repetitions must lie on the gated side of their geometric midpoint (above 1/sqrt(3)), and below 1:
+    the stationary-rate theory is an upper bound, because the reconstruction's rate needs some
+    milliseconds after the switch to reach its target-phase value while the window already counts
+    (measured slope 0.86 +- 0.004 here). One switch per sample (cycles = 1): the gated formula's case."""
+    from scipy import stats
+
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.rate.lif_layer_pair import RateTrainer, corrupt, init_weights, load_images, with_mean_bias
     from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
@@ -309,17 +329,25 @@ def test_gated_eta_predicts_the_size_of_the_spiking_update():
     W, V = init_weights(cfg, np.random.default_rng(0))
     W, V, _ = RateTrainer(cfg, "rate").train_block(corrupt(x[:1000], cfg, np.random.default_rng(1)), x[:1000], W, V)
     xin = corrupt(x[1000:], cfg, np.random.default_rng(2))
-    dW_rate, dV_rate, _ = rate_rule_updates(xin, x[1000:], W, V, cfg)
-    scale, slopes = 0.1, []
+    free_s, target_s = cfg.free_phase - cfg.plasticity_onset, cfg.presentation - cfg.free_phase
+    scale, reps, dV, H, R = 0.1, 4, [], [], []
     with use_target("cython"):
         sim = SpikingLayerPair(cfg, 20, "cython")
-        for k in range(4):
+        for k in range(reps):
             res = sim.run_block(xin, x[1000:], W, V, learn=True, seed=k, lr_scale=scale)
-            dV = (res.V.astype(float) - V) / scale
-            slopes.append(np.sum(dV * dV_rate) / np.sum(dV_rate**2))
+            dV.append((res.V.astype(float) - V) / scale)
+            H.append(0.5 * (res.hidden_free / free_s + (res.hidden_all - res.hidden_free) / target_s))
+            R.append((res.recon_all - res.recon_free) / target_s - res.recon_free / free_s)
+    H, R = np.array(H), np.array(R)
+    slopes = []
+    for k in range(reps):
+        others = [j for j in range(reps) if j != k]
+        predicted = cfg.eta_V * H[others].mean(axis=0).T @ R[others].mean(axis=0)
+        slopes.append(np.sum(dV[k] * predicted) / np.sum(predicted**2))
     slopes = np.array(slopes)
-    se = slopes.std(ddof=1) / np.sqrt(slopes.size)
-    assert abs(slopes.mean() - 1) < 0.2 + 5 * se and se < 0.05, slopes
+    half = stats.t.ppf(0.995, reps - 1) * slopes.std(ddof=1) / np.sqrt(reps)
+    assert slopes.mean() - half > 1 / np.sqrt(3), slopes  # the gated eta, not the window's
+    assert slopes.mean() + half < 1, slopes  # the stationary-rate theory bounds the realized update
     window = dataclasses.replace(cfg, rate_eta="window")
     gating = -np.expm1(-cfg.plasticity_window / cfg.tau_minus) / 2  # (1 - e^(-L/tau))/2, and the trace reset:
     assert cfg.trace_reset == "sample"  # pairs reaching back before the sample are missing

@@ -89,15 +89,19 @@ class BlockResult:
         Counts in ``[onset, presentation)`` (the read-out window when no target is shown).
     hidden_free : ndarray (block, n_hidden)
         Hidden spike counts in the free-phase window.
+    hidden_all : ndarray (block, n_hidden) or None
+        Hidden counts in ``[onset, presentation)``; ``hidden_all - hidden_free`` is the target
+        phases' count (used to predict an update from rates measured in independent trials).
     n_spikes : int
         Spikes of all populations in the block (for synaptic-event throughput).
     synaptic_events : int
         Spike deliveries (pre spikes times fan-out, post spikes times fan-in of plastic synapses).
     """
 
-    def __init__(self, W, V, recon_free, recon_all, hidden_free, n_spikes, synaptic_events):
+    def __init__(self, W, V, recon_free, recon_all, hidden_free, n_spikes, synaptic_events, hidden_all=None):
         self.W, self.V = W, V
         self.recon_free, self.recon_all, self.hidden_free = recon_free, recon_all, hidden_free
+        self.hidden_all = hidden_all
         self.n_spikes, self.synaptic_events = n_spikes, synaptic_events
 
 
@@ -413,4 +417,4 @@ class SpikingLayerPair:
         events = (n_in_spikes * cfg.n_hidden + hid_spikes * (cfg.n_in + cfg.n_in)
                   + rec_spikes * (cfg.n_hidden + cfg.n_hidden))
         return BlockResult(W_new, V_new, recon_free, recon_all, hidden_free, n_in_spikes + hid_spikes + rec_spikes,
-                           events)
+                           events, hidden_all=count_all[:, :n_h])
