@@ -97,6 +97,7 @@ def _build_wheel(tmp_path):
 def test_wheel_installs_and_runs_the_main_job_by_name(tmp_path):
     t0 = time.perf_counter()
     wheel = _build_wheel(tmp_path)
+    t_build = time.perf_counter() - t0
     with zipfile.ZipFile(wheel) as z:
         shipped = set(z.namelist())
     assert {f"spiking_bpdl/networks/{n}.toml" for n in NETWORKS} <= shipped
@@ -112,8 +113,10 @@ def test_wheel_installs_and_runs_the_main_job_by_name(tmp_path):
     # .pth files run too (on 3.12+ brian2 imports distutils through setuptools' shim); that
     # includes the editable install's finder, but it comes after the path-based import, so
     # the wheel's copy wins, which the __file__ check below makes sure of.
-    dirs = ", ".join(repr(p) for p in _site_packages())
-    (site / "zz_test_dependencies.pth").write_text(f"import site; [site.addsitedir(p) for p in ({dirs},)]\n")
+    # (one line per folder: a .pth line runs in a function's scope, which on 3.11 a
+    # comprehension could not see)
+    lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in _site_packages())
+    (site / "zz_test_dependencies.pth").write_text(lines)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
                     "-q", str(wheel)], check=True, capture_output=True, text=True, timeout=300)
 
@@ -125,10 +128,12 @@ def test_wheel_installs_and_runs_the_main_job_by_name(tmp_path):
     assert Path(where).resolve().is_relative_to(venv.resolve()), where
 
     out = elsewhere / "out"
+    t_run = time.perf_counter()
     run = subprocess.run([str(venv / "bin" / "spiking-bpdl"), "train", "layer_pair_small", "--backend", "spiking",
                           "--samples", "100", "--out", str(out)],
                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
+    t_run = time.perf_counter() - t_run
     assert run.stderr.count("\r") == 0  # no progress bar: stderr is a pipe here
     data = json.loads((out / "train_spiking.json").read_text())
     assert data["backend"] == "spiking" and data["samples"] == 100
@@ -140,4 +145,4 @@ def test_wheel_installs_and_runs_the_main_job_by_name(tmp_path):
                              cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "shipped network definitions: " in missing.stderr
     assert "layer_pair_small" in missing.stderr.splitlines()[-1]
-    print(f"wheel test: {time.perf_counter() - t0:.0f} s")
+    print(f"wheel test: {time.perf_counter() - t0:.0f} s (build {t_build:.0f} s, main job {t_run:.0f} s)")
