@@ -43,7 +43,7 @@ templates_path = ["api/_templates"]
 # ---- MyST and notebooks ----
 myst_heading_anchors = 3
 nb_execution_mode = "force"      # every build runs the notebooks
-nb_execution_timeout = 600       # seconds per cell
+nb_execution_timeout = 600       # seconds per cell (nbclient has no per-notebook limit), as the notebook tests
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True

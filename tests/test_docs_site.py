@@ -155,18 +155,94 @@ def _link_targets(text):
     return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
 
 
-@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.relative_to(DOCS).as_posix())
-def test_pages_cite_only_files_inside_the_repository(page):
-    text = page.read_text()
+def _outside_citations(page, text):
+    """What ``text`` (the page at ``page``) cites outside the repository, one line per problem."""
+    problems = []
     for target in _link_targets(text):
         resolved = (page.parent / target).resolve()
-        assert resolved.is_relative_to(REPO), f"{target} points outside the repository"
-        assert resolved.exists(), f"{target} does not exist"
-    # no absolute paths of a particular machine
-    assert not re.search(r"(?<![\w.])/(work|home|Users|root|mnt)/", text), "absolute path of a machine"
+        if not resolved.is_relative_to(REPO):
+            problems.append(f"{target} points outside the repository")
+        elif not resolved.exists():
+            problems.append(f"{target} does not exist")
+    problems += [f"absolute path of a machine: {m}" for m in re.findall(r"(?<![\w.])/(?:work|home|Users|root|mnt)/\S*", text)]
     # a path that climbs out of the folder it is read from
-    for path in re.findall(r"(?<![\w./])((?:\.\./)+[\w./-]+)", text):
-        assert (page.parent / path).resolve().is_relative_to(REPO), f"{path} is outside the repository"
-    # every Markdown file a page names exists in the repository
-    for name in set(re.findall(r"([\w-]+\.md)\b", text)):
-        assert any(REPO.glob(f"**/{name}")), f"{name} is not a file of the repository"
+    problems += [f"{p} is outside the repository" for p in re.findall(r"(?<![\w./])((?:\.\./)+[\w./-]+)", text)
+                 if not (page.parent / p).resolve().is_relative_to(REPO)]
+    # every upper-case document a page names (README.md and the like) exists in the repository; lower-case
+    # names are outputs of commands (report.md, summary.md)
+    problems += [f"{name} is not a file of the repository"
+                 for name in sorted(set(re.findall(r"(?<![\w.-])([A-Z][A-Z0-9_-]*\.md)\b", text)))
+                 if not any(REPO.glob(f"**/{name}"))]
+    return problems
+
+
+def test_outside_citations_are_found():
+    page = DOCS / "page.md"
+    text = ("[a](../../elsewhere/notes.md) [b](missing.png) [ok](stdp.md#rules) [web](https://x.org/a.md)\n"
+            "data in /work/data/mnist, see `../../x/y.txt` and PLAN.md; README.md, `../networks` and report.md are fine")
+    assert _outside_citations(page, text) == [
+        "../../elsewhere/notes.md points outside the repository",
+        "missing.png does not exist",
+        "absolute path of a machine: /work/data/mnist,",
+        "../../elsewhere/notes.md is outside the repository",
+        "../../x/y.txt is outside the repository",
+        "PLAN.md is not a file of the repository",
+    ]
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_pages_cite_only_files_inside_the_repository(page):
+    assert _outside_citations(page, page.read_text()) == []
+
+
+def _site(tmp_path, notebooks):
+    """A minimal site with the tutorials extension and the given notebooks ({name: [code, ...]})."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "conf.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(DOCS / '_ext')!r})\n"
+        "extensions = ['myst_nb', 'tutorials']\n"
+        "nb_execution_mode = 'force'\n"
+        "nb_execution_raise_on_error = True\n"
+        "exclude_patterns = ['_build']\n")
+    (docs / "index.md").write_text("# Site\n\n```{toctree}\n:glob:\n\ntutorials/_generated/*\n```\n")
+    for name, cells in notebooks.items():
+        _notebook(tmp_path, [nbformat.v4.new_markdown_cell(f"# {name}")]
+                  + [nbformat.v4.new_code_cell(c) for c in cells], name=f"{name}.ipynb")
+    return docs
+
+
+def _build(docs):
+    import subprocess
+
+    import os
+
+    env = dict(os.environ)
+    env["MPLBACKEND"] = "Agg"  # as in CI: the setup cell must still get the figures inline
+    env.pop("SPIKING_BPDL_REDUCED", None)
+    return subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(docs),
+                           str(docs / "_build" / "html")], capture_output=True, text=True, env=env, timeout=300)
+
+
+PLOT = "import matplotlib.pyplot as plt\nplt.plot([0, 1]); plt.show()"
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_site_executes_notebooks_reduced_in_their_folder_and_requires_figures(tmp_path):
+    where = ("import os\nfrom pathlib import Path\n"
+             "assert os.environ['SPIKING_BPDL_REDUCED'] == '1'\n"
+             "assert Path.cwd().name == 'notebooks' and Path('01_plots.ipynb').exists()")
+    docs = _site(tmp_path, {"01_plots": [where, PLOT]})
+    done = _build(docs)
+    assert done.returncode == 0, done.stderr
+    page = (docs / "_build" / "html" / "tutorials" / "_generated" / "01_plots.html").read_text()
+    assert "<img" in page and "os.chdir" not in page  # the figure is there, the setup cell is not
+
+    (tmp_path / "notebooks" / "02_no_figure.ipynb").write_text(
+        nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Lost"),
+                                                        nbformat.v4.new_code_cell("x = 1")])))
+    failed = _build(docs)
+    assert failed.returncode != 0
+    assert "02_no_figure" in failed.stderr and "shows no figure" in failed.stderr
