@@ -91,6 +91,7 @@ DIMENSIONS = {
 _POSITIVE = {"tau_m", "tau_syn", "tau_e", "tau_i", "tau_plus", "tau_minus", "duration", "dt", "presentation",
              "R", "C", "g_L", "tau_filter"}
 
+#: Population kinds a definition may use.
 POPULATION_KINDS = ("poisson", "lif", "conductance_lif", "spike_generator", "input")
 #: Plasticity rule names a definition may use (experiments may accept a subset).
 PLASTICITY_RULES = ("pair", "pair_nearest", "voltage_derivative", "rate")
