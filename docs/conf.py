@@ -68,3 +68,6 @@ nitpick_ignore_regex = [
 html_theme = "alabaster"
 html_title = f"spiking_bpdl {version}"
 html_static_path = []
+# wide enough for the 100-column --help texts of the command-line reference
+html_theme_options = {"page_width": "1240px", "sidebar_width": "260px", "fixed_sidebar": True,
+                      "description": "Biologically plausible deep learning with spiking neurons"}
