@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "vpf",
     "train",
     "sweep",
+    "reproduce",
 ]
 
 

@@ -1,0 +1,216 @@
+"""``spiking-bpdl reproduce``: bad input, failing parts, resumability, paper numbers, README tables.
+
+The runs use ``--only`` with the small parts at reduced sizes (``QUICK`` patched): the window
+part and a shrunken stdp-match part run real commands in subprocesses; the full --quick run
+(several minutes) is not part of the suite (docs/reproduce.md gives its measured time).
+"""
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from spiking_bpdl import cli
+from spiking_bpdl import reproduce as rp
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = dict(rp.QUICK, window_trials=20, match_trials=6, match_gradient_trials=6)
+
+
+def _main(argv):
+    """``cli.main`` in-process, with argparse's own exits turned into a status."""
+    try:
+        return cli.main([str(a) for a in argv])
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("argv", [
+    ["--out", "R"],                                        # neither --quick nor --full
+    ["--quick", "--full", "--out", "R"],
+    ["--quick"],                                           # no --out
+    ["--quick", "--out", "R", "--only", "nope"],
+    ["--quick", "--out", "R", "--force", "windows"],
+    ["--quick", "--out", "R", "--only", "window", "--force", "vpf"],
+    ["--quick", "--out", "R", "--sweeps-dir", "S"],        # --sweeps-dir is for --full
+    ["--quick", "--out", "FILE"],
+    ["--quick", "--out", "R", "--data-dir", "MISSING"],
+    ["--quick", "--out", "R", "--seed", "x"],
+    ["--quick", "--out", "R", "--json", "R0"],             # --json is a folder
+])
+def test_bad_input_is_one_line_exit_2_nothing_written(argv, tmp_path, capsys):
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "R0").mkdir()
+    subs = {"R": tmp_path / "R", "S": tmp_path / "S", "FILE": tmp_path / "FILE", "MISSING": tmp_path / "missing",
+            "R0": tmp_path / "R0"}
+    before = sorted(p.name for p in tmp_path.iterdir())
+    rc = _main(["reproduce", *[subs.get(a, a) for a in argv]])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "error" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def _mtimes(folder):
+    return {p.relative_to(folder): p.stat().st_mtime_ns for p in Path(folder).rglob("*.json")}
+
+
+@pytest.fixture(scope="module")
+def reused_runs(tmp_path_factory):
+    """Three runs into one folder: first, again (reused), then --force stdp_match."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(rp, "QUICK", TINY)
+    out = tmp_path_factory.mktemp("report")
+    runs = []
+    try:
+        for extra in ([], [], ["--force", "stdp_match"]):
+            rc = _main(["reproduce", "--quick", "--out", out, "--only", "window", "stdp_match", *extra])
+            runs.append({"rc": rc, "mtimes": _mtimes(out / "parts"),
+                         "report": json.loads((out / "report.json").read_text())})
+    finally:
+        mp.undo()
+    return out, runs
+
+
+def test_first_run_reports_paper_numbers_next_to_ours(reused_runs):
+    out, runs = reused_runs
+    assert runs[0]["rc"] == 0
+    rep = runs[0]["report"]
+    assert rep["failed"] == [] and rep["parts"]["window"]["status"] == "ok"
+    rows = {r["quantity"]: r for r in rep["rows"]}
+    tau_plus = rows["emergent window τ+ (ms)"]
+    assert tau_plus["paper"] == 16.8 and 1 < tau_plus["ours"] < 100
+    assert rows["emergent window τ− (ms)"]["paper"] == 33.7
+    assert tau_plus["command"].startswith("spiking-bpdl stdp-window --rule voltage-derivative --trials 20")
+    assert tau_plus["wall_s"] > 0
+    assert rows["analytic (theory): slope, no fitted scale"]["paper"] == 1.0
+    assert rows["part C, wired layer: cosine(STDP update, −∂J/∂W)"]["ours"] is not None
+    # the classifier is not in this version: shown with the Diehl & Cook anchor, not a failure
+    assert rep["parts"]["classifier"]["status"] == "not run"  # not selected by --only
+    md = (out / "report.md").read_text()
+    line = next(ln for ln in md.splitlines() if ln.startswith("| emergent window τ+"))
+    cells = [c.strip() for c in line.split("|")]
+    assert cells[2] == f"{tau_plus['ours']:.4g}" and cells[3] == "16.8"
+    assert "parts/window/part.json" in md
+    part = json.loads((out / "parts" / "window" / "part.json").read_text())
+    assert part["provenance"]["config"]["steps"][0][:3] == ["stdp-window", "--rule", "voltage-derivative"]
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "16.8" in html  # figures embedded: self-contained
+
+
+def test_second_run_reuses_and_force_reruns_exactly_one_part(reused_runs):
+    out, runs = reused_runs
+    first, second, third = runs
+    assert second["rc"] == 0 and third["rc"] == 0
+    assert second["mtimes"] == first["mtimes"]  # nothing ran again
+    assert second["report"]["parts"]["window"]["reused"] and second["report"]["parts"]["stdp_match"]["reused"]
+    changed = {p.parts[0] for p, t in third["mtimes"].items() if second["mtimes"].get(p) != t}
+    assert changed == {"stdp_match"}
+    assert third["report"]["parts"]["window"]["reused"] and not third["report"]["parts"]["stdp_match"]["reused"]
+
+
+def test_a_failing_part_is_reported_and_the_others_run(tmp_path, monkeypatch, capsys):
+    # the window command rejects --trials 0: that part fails, stdp_match (after it) still runs
+    monkeypatch.setattr(rp, "QUICK", dict(TINY, window_trials=0))
+    out = tmp_path / "r"
+    rc = _main(["reproduce", "--quick", "--out", out, "--only", "window", "stdp_match", "classifier"])
+    assert rc == 1
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["failed"] == ["window"]
+    assert rep["parts"]["stdp_match"]["status"] == "ok" and not rep["parts"]["stdp_match"]["reused"]
+    assert rep["parts"]["classifier"]["status"] == "not in this version"
+    assert "--trials" in rep["parts"]["window"]["error"]
+    md = (out / "report.md").read_text()
+    assert "**Error:**" in md and "must be > 0" in md
+    classifier = next(r for r in rep["rows"] if r["part"] == "classifier")
+    assert classifier["paper"] == 95.0 and classifier["ours"] is None
+    assert "| MNIST test accuracy (%) | — | 95.0 |" in md
+    assert "part(s) failed: window" in capsys.readouterr().err
+
+
+def test_classifier_definition_when_present_runs_train(tmp_path, monkeypatch):
+    bad = tmp_path / "classifier_mnist.toml"
+    bad.write_text("[populations\n")  # malformed: train reports it and the part fails
+    monkeypatch.setattr(rp, "CLASSIFIER_DEFINITION", bad)
+    rc = _main(["reproduce", "--quick", "--out", tmp_path / "r", "--only", "classifier"])
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert rc == 1 and rep["failed"] == ["classifier"]
+    step = rep["parts"]["classifier"]["steps"][0]
+    assert step["argv"][:2] == ["train", str(bad)] and step["returncode"] == 2
+    assert "classifier_mnist.toml" in rep["parts"]["classifier"]["error"]
+
+
+def test_generative_rows_carry_the_papers_table(tmp_path):
+    (part,) = rp.build_parts("quick", tmp_path, names=["generative"])
+    evaluate = {"parzen_ll": 101.5, "parzen_sem": 2.0, "sigma": 0.2, "parzen_ll_directed": 90.0,
+                "parzen_sem_directed": 1.0, "inpaint_mse_start": 0.3, "inpaint_mse_end": 0.1}
+    rows = {r["quantity"]: r for r in part.rows(part, {"train": {}, "evaluate": evaluate})}
+    assert rows["Parzen LL, GENERATE (this model)"]["ours"] == 101.5
+    assert rows["Parzen LL, GENERATE (this model)"]["paper"] == 236.0
+    assert rows["Parzen LL, directed sampling only"]["paper"] == 126.0
+    assert {q.split(": ")[1]: r["paper"] for q, r in rows.items() if q.startswith("comparison row")} == {
+        "DBN": 138.0, "Stacked CAE": 121.0, "Deep GSN": 214.0, "GAN": 225.0}
+    assert [a for a in part.steps[0].argv if str(a).endswith(".toml")] == [REPO / "networks" / "generative_small.toml"]
+
+
+def test_full_resumes_the_committed_sweeps_without_running_a_task(tmp_path):
+    sweeps = tmp_path / "sweeps"
+    for name in ("layer_pair_small", "layer_pair_mnist"):
+        shutil.copytree(REPO / "docs" / "results" / "sweeps" / name, sweeps / name)
+    rows_before = {n: (sweeps / n / "results.csv").read_text() for n in ("layer_pair_small", "layer_pair_mnist")}
+    out = tmp_path / "r"
+    rc = _main(["reproduce", "--full", "--out", out, "--only", "layer_pairs", "--sweeps-dir", sweeps])
+    assert rc == 0
+    for n, text in rows_before.items():
+        assert (sweeps / n / "results.csv").read_text() == text  # no row ran again
+        assert not (sweeps / n / "tasks").exists()
+    rep = json.loads((out / "report.json").read_text())
+    rows = {r["quantity"]: r for r in rep["rows"]}
+    small = rows["layer_pair_small, spiking: test MSE (rate pass of its weights)"]
+    assert small["ours"] == pytest.approx(0.0399, abs=5e-5) and small["n_seeds"] == 3
+    assert rows["layer_pair_mnist, spiking / rate (per seed)"]["ours"] == pytest.approx(1.15, abs=0.01)
+    assert rows["layer_pair_mnist, spiking / rate (per seed)"]["paper"] == "≤ 1.3 (project target)"
+    assert small["command"].startswith("spiking-bpdl sweep ") and "--resume" in small["command"]
+
+
+def _readme_tables():
+    spec = importlib.util.spec_from_file_location("readme_tables", REPO / "scripts" / "readme_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["readme_tables"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_tables_round_trip(reused_runs, tmp_path, capsys):
+    out, _ = reused_runs
+    rt = _readme_tables()
+    report = json.loads((out / "report.json").read_text())
+    readme = tmp_path / "README.md"
+    original = (REPO / "README.md").read_text()
+    marked = original.replace("## Competitive STDP", "<!-- reproduce:window -->\nold table\n<!-- /reproduce:window -->\n\n"
+                              "## Competitive STDP", 1)
+    readme.write_text(marked)
+    assert rt.main([str(out / "report.json"), str(readme)]) == 0
+    new = readme.read_text()
+    start, end = new.index("<!-- reproduce:window -->"), new.index("<!-- /reproduce:window -->")
+    block = new[start:end].splitlines()[1:]
+    expected = [(r["quantity"], *rp.format_row(r)) for r in report["rows"] if r["part"] == "window"]
+    assert rt.parse_block(block) == expected and "old table" not in new
+    assert new.replace(new[start:end], "") == marked.replace(marked[marked.index("<!-- reproduce:window -->"):
+                                                                     marked.index("<!-- /reproduce:window -->")], "")
+    assert rt.main([str(out / "report.json"), str(readme)]) == 0 and readme.read_text() == new  # idempotent
+    assert rt.main([str(out / "report.json"), str(readme), "--check"]) == 0
+    changed = dict(report, rows=[dict(r, ours=1.0) if r["part"] == "window" else r for r in report["rows"]])
+    (tmp_path / "changed.json").write_text(json.dumps(changed))
+    assert rt.main([str(tmp_path / "changed.json"), str(readme), "--check"]) == 1
+    capsys.readouterr()
+    for bad in ("<!-- reproduce:window -->\nno end\n", "<!-- reproduce:nope -->\n<!-- /reproduce:nope -->\n",
+                "<!-- reproduce:vpf -->\n<!-- /reproduce:vpf -->\n"):  # vpf: no rows in this report
+        readme.write_text(bad)
+        assert rt.main([str(out / "report.json"), str(readme)]) == 2
+        assert readme.read_text() == bad
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
