@@ -83,3 +83,18 @@ def test_progress_options_of_the_commands():
     assert parser.parse_args(["--no-progress"]).progress == "never"
     with pytest.raises(SystemExit):
         parser.parse_args(["--progress", "--no-progress"])
+
+
+def test_train_draws_the_bar_only_when_asked(tmp_path, capsys):
+    from spiking_bpdl.cli import main
+
+    common = ["train", "layer_pair_small", "--backend", "rate", "--samples", "100", "--no-test"]
+    assert main([*common, "--out", str(tmp_path / "quiet")]) == 0
+    assert "100/100" not in capsys.readouterr().err  # captured stderr is not a terminal
+    assert main([*common, "--out", str(tmp_path / "forced"), "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert "train rate" in err and "100/100" in err and "val_mse=" in err, err
+    with pytest.raises(SystemExit) as exit_:
+        main([*common, "--out", str(tmp_path / "both"), "--progress", "--no-progress"])
+    assert exit_.value.code == 2 and not (tmp_path / "both").exists()
+    assert "not allowed with argument" in capsys.readouterr().err

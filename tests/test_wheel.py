@@ -146,3 +146,19 @@ def test_wheel_installs_and_runs_the_main_job_by_name(tmp_path):
     assert missing.returncode == 2 and "shipped network definitions: " in missing.stderr
     assert "layer_pair_small" in missing.stderr.splitlines()[-1]
     print(f"wheel test: {time.perf_counter() - t0:.0f} s (build {t_build:.0f} s, main job {t_run:.0f} s)")
+
+
+def test_generative_config_and_sweep_files_by_name(tmp_path, monkeypatch, capsys):
+    from spiking_bpdl.cli import build_parser
+    from spiking_bpdl.commands.generative import _config
+    from spiking_bpdl.models.targetprop import load_config
+    from spiking_bpdl.sweep import load_sweep
+
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["generative", "train", "--config", "generative_small"])
+    assert _config(args) == load_config(REPO / "networks" / "generative_small.toml").replace(seed=args.seed)
+    assert load_sweep("stdp_window_tau").command == ("stdp-window",)
+    assert main(["sweep", "stdp_window_taus", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "sweep file stdp_window_taus not found" in err
+    assert all(name in err for name in SWEEPS) and not (tmp_path / "o").exists()

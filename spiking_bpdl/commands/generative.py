@@ -36,7 +36,8 @@ def _nonneg_int(text):
 
 def _model_options(p):
     p.add_argument("--config", type=Path, default=None,
-                   help="TOML configuration (default: the paper's, networks/generative_mnist.toml)")
+                   help="TOML configuration: a file, or a shipped name such as generative_small "
+                        "(default: the paper's, networks/generative_mnist.toml)")
     p.add_argument("--data-source", choices=("auto", "full", "embedded"), default="auto",
                    help="MNIST files (full), the packaged 2000/500 subset (embedded) or auto (default)")
 
@@ -57,7 +58,7 @@ def add_arguments(parser):
     p.add_argument("--resume", action="store_true", help="continue from OUT/generative_checkpoint.npz")
     p.add_argument("--select", choices=("validation", "last"), default="validation",
                    help="keep the epoch with the best cheap validation Parzen score (default) or the last one")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common.add_progress(p)
     _common.add_common(p, target=False, data=True, default_out="results/generative")
 
     p = sub.add_parser("sample", help="GENERATE samples from a trained model",
@@ -95,8 +96,9 @@ def add_arguments(parser):
 
 def _config(args):
     from ..models.targetprop import TargetPropConfig, load_config
+    from ..spec import resolve_definition
 
-    cfg = load_config(args.config) if getattr(args, "config", None) else TargetPropConfig()
+    cfg = load_config(resolve_definition(args.config)) if getattr(args, "config", None) else TargetPropConfig()
     changes = {}
     if getattr(args, "epochs", None):
         changes["epochs"] = args.epochs
@@ -137,7 +139,7 @@ def run(args):
             raise CheckpointError(f"--resume: no checkpoint {args.out / exp.CHECKPOINT_NAME}")
         splits = exp.load_splits(cfg, args.data_dir, args.data_source)
         out = _common.out_dir(args)
-        model, history = exp.train(cfg, splits, out, resume=args.resume, progress=not args.no_progress,
+        model, history = exp.train(cfg, splits, out, resume=args.resume, progress=args.progress,
                                    select=args.select)
         result = {"config": cfg.to_dict(), "data_source": splits.source, "n_train": len(splits.train),
                   "n_validation": len(splits.validation), "history": history,

@@ -28,14 +28,15 @@ HELP = "train a layer pair (spiking STDP, rate rule or backprop) and write JSON 
 
 
 def add_arguments(parser):
-    parser.add_argument("network", help="network definition (TOML file or a name in networks/)")
+    parser.add_argument("network", help="network definition: a TOML file, or the name of a shipped one "
+                                        "such as layer_pair_small")
     parser.add_argument("--backend", choices=("spiking", "rate", "backprop"), default="spiking",
                         help="learning backend (default %(default)s)")
     parser.add_argument("--samples", type=_common.positive_int, default=None,
                         help="training samples (default: [training] samples of the definition)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/checkpoint_<backend>.npz")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common.add_progress(parser)
     parser.add_argument("--no-test", action="store_true",
                         help="screening run: score validation digits only, never load the test digits "
                              "(test_mse is null); choose settings this way, then score the chosen one on test")
@@ -66,7 +67,7 @@ def run(args):
     cfg = validate(args)  # validates everything before anything is written
     result = run_training(cfg, args.backend, samples=args.samples, out=args.out, seed=args.seed,
                           target=args.target, resume=args.resume, data_dir=args.data_dir,
-                          progress=not args.no_progress, score_test=not args.no_test)
+                          progress=args.progress, score_test=not args.no_test)
     weights = result.pop("weights")
     result["config"] = cfg.to_dict()  # the resolved definition the run used (overrides applied)
     example = result.pop("examples")

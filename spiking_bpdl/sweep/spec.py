@@ -340,7 +340,8 @@ def load_sweep(path, validate=True):
     Parameters
     ----------
     path : str or Path
-        The TOML file, or the name of a sweep in the repository's ``networks/sweeps/``.
+        The TOML file, or the name of a shipped sweep (``networks/sweeps/``; see
+        :func:`spiking_bpdl.spec.resolve_definition`).
     validate : bool
         Check every point with the command's own parser and ``validate``.
 
@@ -348,15 +349,7 @@ def load_sweep(path, validate=True):
     -------
     SweepSpec
     """
-    p = Path(path)
-    if not p.is_file():
-        shipped = Path(__file__).resolve().parents[2] / "networks" / "sweeps"
-        for candidate in (shipped / p.name, shipped / f"{p.name}.toml"):
-            if candidate.is_file():
-                p = candidate
-                break
-        else:
-            raise ConfigError(f"sweep file {path} not found")
-    from ..spec import read_toml
+    from ..spec import read_toml, resolve_definition
 
+    p = resolve_definition(path, "sweep")
     return parse_sweep(read_toml(p), source=str(p), validate=validate)
