@@ -14,6 +14,12 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 if "SPIKING_BPDL_DATA" not in os.environ and SHARED_DATA.exists():
     os.environ["SPIKING_BPDL_DATA"] = str(SHARED_DATA)
 os.environ.setdefault("SPIKING_BPDL_CACHE", str(REPO / ".cache"))
+# pytest-xdist (the README's test command runs ``-n auto``): Brian2's Cython cache is one per project
+# and per process that compiles in parallel, so every worker gets its own below the project's; the
+# cpp_standalone projects are temporary directories already. Subprocesses and notebook kernels inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["SPIKING_BPDL_CACHE"] = os.path.join(os.environ["SPIKING_BPDL_CACHE"],
+                                                    "xdist-" + os.environ["PYTEST_XDIST_WORKER"])
 
 
 def full_data_available(name="mnist"):
