@@ -33,6 +33,7 @@ extensions = [
 
 exclude_patterns = [
     "_build",
+    "jupyter_execute",  # myst-nb's executed copies, beside the output folder when it is docs/<name>
     "api/_templates",
     # stored results: read as files (JSON, PNG, tables), not pages of the site
     "results",
