@@ -42,7 +42,7 @@ from .provenance import git_state
 
 __all__ = [
     "PART_NAMES", "MODES", "QUICK", "CLASSIFIER_DEFINITION", "DIEHL_COOK_ACCURACY", "Step", "Part",
-    "build_parts", "config_hash", "run_report", "render_markdown", "render_html",
+    "build_parts", "config_hash", "run_report", "render_markdown", "render_html", "format_row",
 ]
 
 #: Parts in report order.
@@ -757,7 +757,19 @@ def _fmt(x, half=None, digits=None):
 
 
 def format_row(row):
-    """``(ours, paper)`` of a report row as text (used by the report and ``scripts/readme_tables.py``)."""
+    """Our number and the paper's of one report row, as text.
+
+    Parameters
+    ----------
+    row : dict
+        A row of ``report.json`` (``ours``, ``ours_half_width``, ``n_seeds``, ``paper``, ``digits``).
+
+    Returns
+    -------
+    tuple of str
+        ``(ours, paper)``, e.g. ``("0.0399 ± 0.00076 (n=3)", "—")``; the report and
+        ``scripts/readme_tables.py`` both write them this way.
+    """
     digits = row.get("digits")
     ours = _fmt(row.get("ours"), row.get("ours_half_width"), digits)
     if row.get("n_seeds"):
@@ -799,7 +811,19 @@ def _md_cell(text):
 
 
 def render_markdown(report, out):
-    """The report as Markdown (figures linked relative to ``out``)."""
+    """The report as Markdown.
+
+    Parameters
+    ----------
+    report : dict
+        The report as returned by :func:`run_report` (and written to ``report.json``).
+    out : str or Path
+        The report folder: figures and part JSON files are linked relative to it.
+
+    Returns
+    -------
+    str
+    """
     lines = [f"# spiking-bpdl reproduce ({report['mode']})", "",
              f"Command: `{report['provenance']['command']}`; version {report['provenance']['version']}, commit "
              f"{report['provenance']['git_commit']}{' (dirty)' if report['provenance']['git_dirty'] else ''}; "
@@ -847,7 +871,20 @@ def _img_data(path):
 
 
 def render_html(report, out):
-    """The report as one self-contained HTML page (figures embedded as data URIs)."""
+    """The report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    report : dict
+        The report as returned by :func:`run_report`.
+    out : str or Path
+        The report folder (the part JSON files are linked relative to it; figures are embedded
+        as data URIs, so the page works on its own).
+
+    Returns
+    -------
+    str
+    """
     e = html.escape
     css = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;}table{border-collapse:collapse;"
            "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}"
