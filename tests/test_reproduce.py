@@ -39,6 +39,7 @@ def _main(argv):
     ["--quick", "--out", "R", "--only", "window", "--force", "vpf"],
     ["--quick", "--out", "R", "--sweeps-dir", "S"],        # --sweeps-dir is for --full
     ["--quick", "--out", "FILE"],
+    ["--quick", "--out", "BELOW_FILE"],
     ["--quick", "--out", "R", "--data-dir", "MISSING"],
     ["--quick", "--out", "R", "--seed", "x"],
     ["--quick", "--out", "R", "--json", "R0"],             # --json is a folder
@@ -47,7 +48,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(argv, tmp_path, capsys):
     (tmp_path / "FILE").write_text("x")
     (tmp_path / "R0").mkdir()
     subs = {"R": tmp_path / "R", "S": tmp_path / "S", "FILE": tmp_path / "FILE", "MISSING": tmp_path / "missing",
-            "R0": tmp_path / "R0"}
+            "R0": tmp_path / "R0", "BELOW_FILE": tmp_path / "FILE" / "sub"}
     before = sorted(p.name for p in tmp_path.iterdir())
     rc = _main(["reproduce", *[subs.get(a, a) for a in argv]])
     err = capsys.readouterr().err.strip()

@@ -87,6 +87,9 @@ def validate(args):
             raise ConfigError(f"--force {outside[0]} is not among the parts of --only")
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} exists and is not a folder")
+    blocking = next((p for p in args.out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ConfigError(f"--out {args.out}: {blocking} is a file, not a folder")
     if args.json is not None and args.json.is_dir():
         raise ConfigError(f"--json {args.json} is a folder")
     if args.sweeps_dir is not None:
