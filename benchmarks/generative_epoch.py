@@ -1,4 +1,4 @@
-"""Cost of one TRAIN epoch and of the evaluation of the generative model (issue 5).
+"""Cost of one TRAIN epoch and of the evaluation of the generative model.
 
 Measures, within one run, the time of a training minibatch of the full-size model (784 ->
 1000 -> 100, INFERENCE N=15 plus the four local updates), of GENERATE per sample, and of one

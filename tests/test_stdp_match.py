@@ -1,4 +1,4 @@
-"""Issue 3: emergent window (A) and spiking pair STDP vs the kernel-rate bookkeeping (B).
+"""Emergent window (A) and spiking pair STDP vs the kernel-rate bookkeeping (B).
 
 The analytic (rate-theory) prediction is tested in ``test_stdp_match_analytic.py``, the wired
 gradient layer (C) in ``test_stdp_match_gradient.py``.

@@ -7,9 +7,8 @@ __all__ = ["plot_pair_window", "plot_voltage_derivative_window", "plot_match_sca
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # No backend is forced: matplotlib picks Agg by itself without a display, and forcing it here
+    # would switch off the inline backend of a Jupyter kernel (notebooks would show no figures).
     import matplotlib.pyplot as plt
 
     return plt

@@ -6,7 +6,7 @@
     (``SpikeGeneratorGroup``), all in one run. Returns ``dw`` against ``dt = t_post - t_pre``.
 
 :func:`voltage_derivative_window`
-    Issue 3 part A: the window that *emerges* from ``w += eta dV/dt`` at pre spikes
+    The window that *emerges* from ``w += eta dV/dt`` at pre spikes
     (Bengio et al. 2015, Fig. 1). Protocol (the paper gives none; this one follows
     ``docs/stdp.md``):
 
@@ -160,7 +160,7 @@ def fit_exponential_sides(dt, dw):
 def voltage_derivative_window(params=None, slope_min=0.01, slope_max=0.05, n_slopes=8, trials=500,
                               noise_sigma=0.02, noise_tau=5e-3, margin=None, membrane="free",
                               sim_dt=0.1e-3, seed=0, target="numpy"):
-    """The STDP window that emerges from ``w += eta dV/dt`` (issue 3 part A).
+    """The STDP window that emerges from ``w += eta dV/dt``.
 
     Parameters
     ----------
