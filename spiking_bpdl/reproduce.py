@@ -49,13 +49,15 @@ __all__ = [
 PART_NAMES = ("window", "stdp_match", "layer_pairs", "classifier", "generative", "vpf")
 MODES = ("quick", "full")
 
-#: Root of the checkout (networks/, docs/results/ live there).
+#: Root of the checkout (docs/results/ lives there; definitions are found by name, so an installed
+#: wheel, which has no checkout, runs every part too).
 ROOT = Path(__file__).resolve().parents[1]
-#: The classifier definition; the part runs ``train`` on it when the file exists.
-CLASSIFIER_DEFINITION = ROOT / "networks" / "classifier_mnist.toml"
+#: The classifier definition's name; the part runs ``train`` on it when a shipped definition has it.
+CLASSIFIER_DEFINITION = "classifier_mnist.toml"
 #: Diehl & Cook (2015), unsupervised STDP network on MNIST: test accuracy in %.
 DIEHL_COOK_ACCURACY = 95.0
-#: Where ``full`` resumes the committed sweeps (override with ``sweeps_dir``).
+#: Where ``full`` resumes the committed sweeps (override with ``sweeps_dir``); without a checkout
+#: (an installed wheel) the sweeps run into ``OUT/sweeps``.
 DEFAULT_SWEEPS_DIR = ROOT / "docs" / "results" / "sweeps"
 
 #: Sizes of ``quick`` (chosen so that all parts together take a few minutes on 2 cores).
@@ -231,7 +233,7 @@ def _match_rows_sweep(part, res):
 
 
 def _sweep_step(ctx, part, sweep_name, folder):
-    spec = ROOT / "networks" / "sweeps" / f"{sweep_name}.toml"
+    spec = sweep_name  # the sweep command finds a shipped sweep file by name
     js = ctx.part_dir(part) / f"{sweep_name}.summary.json"
     return Step(sweep_name, ["sweep", spec, "--out", ctx.sweeps_dir / folder, "--resume", "--json", js], js, sweep=True)
 
@@ -324,9 +326,22 @@ def _layer_pairs(ctx):
                 "Bengio et al. 2015 (layer pairs with feedback; no MSE reported)", steps, rows, figs, note=note)
 
 
+def _shipped(name):
+    """The shipped definition ``name`` (a path that may not exist: absent definitions are reported)."""
+    from .spec import definition_dirs
+
+    path = Path(name)
+    if path.is_absolute() or path.exists():
+        return path
+    for folder in definition_dirs("network"):
+        if (Path(folder) / name).exists():
+            return Path(folder) / name
+    return path
+
+
 def _classifier(ctx):
     d = ctx.part_dir("classifier")
-    definition = Path(CLASSIFIER_DEFINITION)
+    definition = _shipped(CLASSIFIER_DEFINITION)
     paper_src = "Diehl & Cook 2015 (unsupervised STDP, MNIST test accuracy)"
     if not definition.exists():
         def rows(part, res):
@@ -354,7 +369,7 @@ def _generative(ctx):
     train = ["generative", "train", "--no-progress", "--seed", ctx.seed, "--out", d, "--json", d / "train.json"]
     evaluate = ["generative", "evaluate", "--seed", ctx.seed, "--out", d, "--json", d / "evaluate.json"]
     if ctx.mode == "quick":
-        train[2:2] = ["--config", ROOT / "networks" / "generative_small.toml", "--data-source", "embedded",
+        train[2:2] = ["--config", "generative_small", "--data-source", "embedded",
                       "--epochs", QUICK["generative_epochs"]]
         evaluate[2:2] = ["--data-source", "embedded", "--n-samples", QUICK["generative_samples"], "--no-ceiling",
                          "--curve-steps", 10]
@@ -473,7 +488,8 @@ _BUILDERS = {"window": _window, "stdp_match": _stdp_match, "layer_pairs": _layer
 class _Context:
     def __init__(self, mode, out, seed, sweeps_dir):
         self.mode, self.out, self.seed = mode, Path(out), int(seed)
-        self.sweeps_dir = Path(sweeps_dir) if sweeps_dir else DEFAULT_SWEEPS_DIR
+        default = DEFAULT_SWEEPS_DIR if DEFAULT_SWEEPS_DIR.is_dir() else self.out / "sweeps"
+        self.sweeps_dir = Path(sweeps_dir) if sweeps_dir else default
 
     def part_dir(self, name):
         return self.out / "parts" / name
