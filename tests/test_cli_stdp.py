@@ -10,6 +10,7 @@ import pytest
 from spiking_bpdl import cli
 
 
+@pytest.mark.slow
 def test_stdp_window_pair_json(tmp_path, capsys):
     out = tmp_path / "out"
     js = tmp_path / "w.json"
@@ -85,6 +86,7 @@ def test_song_abbott_malformed_network(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_stdp_match_small_run_writes_keys(tmp_path):
     js = tmp_path / "m.json"
     rc = cli.main(["stdp-match", "--trials", "6", "--gradient-trials", "6", "--n-pre", "4", "--n-post", "4",

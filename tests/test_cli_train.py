@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "networks" / "layer_pair_small.toml"
 
 
+@pytest.mark.slow
 def test_train_rate_writes_json_and_figures(tmp_path):
     out = tmp_path / "out"
     rc = main(["train", str(SMALL), "--backend", "rate", "--samples", "200", "--out", str(out), "--no-progress"])
@@ -75,6 +76,7 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
         assert written == []
 
 
+@pytest.mark.slow
 def test_no_test_screens_on_validation_and_never_loads_test_digits(tmp_path, monkeypatch):
     import spiking_bpdl.data as data
 
@@ -96,6 +98,7 @@ def test_no_test_screens_on_validation_and_never_loads_test_digits(tmp_path, mon
               "--no-progress"])
 
 
+@pytest.mark.slow
 def test_set_overrides_reach_the_resolved_config(tmp_path):
     out = tmp_path / "out"
     assert main(["train", str(SMALL), "--backend", "rate", "--samples", "100", "--no-test", "--out", str(out),

@@ -24,6 +24,7 @@ def _spikes(target, tmp_path):
         return z["i"], z["t"]
 
 
+@pytest.mark.slow
 def test_numpy_and_cython_give_identical_spike_trains(tmp_path):
     i_np, t_np = _spikes("numpy", tmp_path)
     i_cy, t_cy = _spikes("cython", tmp_path)

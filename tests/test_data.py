@@ -39,6 +39,7 @@ def test_embedded_subset_is_real_mnist_prefix():
     assert data.EMBEDDED_PATH.stat().st_size < 2_000_000
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not full_data_available(), reason="full MNIST IDX files not present in the data dir")
 def test_full_mnist_checksums_and_counts():
     train = data.load_dataset("mnist", "train", source="full", download=False)

@@ -35,6 +35,7 @@ def test_stream_is_a_permutation_per_epoch_and_reproducible():
     np.testing.assert_array_equal(stream_indices(3, 7, 10, 10), a[7:17])
 
 
+@pytest.mark.slow
 def test_resume_equals_uninterrupted_rate(tmp_path):
     cfg = _small(block=100, eval_every=200, test_samples=100)
     full = train_layer_pair(cfg, "rate", samples=600, out=tmp_path / "a", seed=4, progress=False)
@@ -48,6 +49,7 @@ def test_resume_equals_uninterrupted_rate(tmp_path):
     assert rest["curve"] == full["curve"]
 
 
+@pytest.mark.slow
 def test_on_block_sees_every_block_and_can_replace_the_weights():
     from spiking_bpdl.rate.lif_layer_pair import forward, load_images
 
@@ -88,6 +90,7 @@ def test_corrupt_checkpoint_is_detected_and_kept(tmp_path):
         train_layer_pair(cfg, "rate", samples=200, out=other, seed=1, progress=False, resume=True)
 
 
+@pytest.mark.slow
 def test_spiking_resume_equals_uninterrupted_numpy(tmp_path):
     cfg = _tiny_spiking()
     full = train_layer_pair(cfg, "spiking", samples=10, out=tmp_path / "a", seed=2, target="numpy", progress=False)
@@ -170,6 +173,7 @@ def test_standalone_and_runtime_learn_alike(standalone_dir):
         assert cos > 0, (t, cos)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["numpy", "cython"])
 def test_spike_counters_equal_a_spike_monitor(target):
     """The per-sample counters that replaced per-step spike monitors count the same spikes."""
@@ -209,6 +213,7 @@ def test_spike_counters_equal_a_spike_monitor(target):
     assert res.n_spikes == n_in_spikes + ri.size + hi.size
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
 def test_regular_inputs_make_hidden_counts_more_reliable():
     """The MNIST definition's regular input trains (with 2 mV membrane noise) halve the trial-to-trial
@@ -242,6 +247,7 @@ def test_regular_inputs_make_hidden_counts_more_reliable():
     assert fano["regular"] < fano["poisson"] * (1 - 5 * rel_se) and fano["regular"] < 0.7 * fano["poisson"], fano
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")
 def test_current_synapses_make_the_reconstruction_follow_the_rate_twin():
     """``tau_syn > 0`` (exponential current synapses, same charge per spike as the delta jump): the
@@ -355,6 +361,7 @@ def test_gated_eta_predicts_the_size_of_the_spiking_update():
     assert cfg.eta_V / window.eta_V == pytest.approx(gating * -np.expm1(-cfg.free_phase / cfg.tau_minus))
 
 
+@pytest.mark.slow
 def test_per_sample_updates_leave_the_current_sample_alone():
     """``weight_updates = "per_sample"``: a sample's pairings change the weights only when the next
     sample starts. With the same random stream, the first sample's spike counts are then exactly those

@@ -45,6 +45,7 @@ def standalone_runs(tmp_path_factory):
     return dict(runs, folder=folder)
 
 
+@pytest.mark.slow
 @pytest.mark.standalone
 @needs_compiler
 def test_same_seed_same_weights_standalone(standalone_runs):
@@ -80,6 +81,7 @@ def _train_cli(definition, out, *extra):
             "--seed", "5", "--target", "cpp_standalone", "--out", str(out), "--no-progress", *extra]
 
 
+@pytest.mark.slow
 @pytest.mark.standalone
 @needs_compiler
 def test_sigkill_and_resume_equals_uninterrupted_standalone(tmp_path, standalone_runs):
@@ -122,8 +124,7 @@ def test_sigkill_and_resume_equals_uninterrupted_standalone(tmp_path, standalone
     np.testing.assert_array_equal(V, full["weights"]["V"])
     assert res["curve"] == full["curve"] and res["test_mse"] == full["test_mse"]
     assert res["test_mse_spiking_readout"] == full["test_mse_spiking_readout"]
-
-
+@pytest.mark.slow
 def test_regular_encoder_resumes_bit_for_bit_on_a_runtime_target(tmp_path):
     """The regular encoder's initial phases are drawn per block from the run's seed and the block
     index, so a resumed run presents the phases of the uninterrupted one (they used to come from a

@@ -12,6 +12,7 @@ pytestmark = [pytest.mark.standalone,
               pytest.mark.skipif(not compiler_available(), reason="needs a C++ compiler")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
 def test_fast_rand_and_randn_moments_and_independence(tmp_path, target):
     import brian2 as b2
@@ -57,6 +58,7 @@ def test_fast_rand_and_randn_moments_and_independence(tmp_path, target):
         assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < 5 / np.sqrt(a.size)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
 def test_noisy_lif_with_fast_noise_fires_at_the_siegert_rate(tmp_path, target):
     import brian2 as b2

@@ -14,6 +14,7 @@ def test_parzen_matches_mixture_density_exactly():
     np.testing.assert_allclose(parzen_log_likelihood(centres, x, sigma, chunk=3), np.log(dens), rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_parzen_recovers_known_density_with_many_samples():
     # Samples from N(0, 1) in 2-D; the Parzen estimate with a small kernel approaches
     # the true log density. Monte-Carlo error of the mean over 2000 points ~ 0.03.

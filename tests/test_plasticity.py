@@ -207,6 +207,7 @@ def test_invalid_parameters(kwargs):
         PairSTDP(**kwargs)
 
 
+@pytest.mark.slow
 def test_voltage_derivative_rule_reads_exact_derivative():
     """w += eta*dv/dt at pre spikes equals eta times the analytic RHS of the LIF equation."""
     import brian2 as b2
@@ -247,6 +248,7 @@ def test_voltage_derivative_rule_reads_exact_derivative():
     assert len(mon.t) > 0
 
 
+@pytest.mark.slow
 def test_pair_window_cython_matches_numpy():
     """The one Cython test: the same pairs give the same weights on the compiled target."""
     rule = PairSTDP(A_plus=0.01, A_minus=0.012, tau_plus=16.8e-3, tau_minus=33.7e-3, w_max=10.0,

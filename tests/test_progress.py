@@ -85,6 +85,7 @@ def test_progress_options_of_the_commands():
         parser.parse_args(["--progress", "--no-progress"])
 
 
+@pytest.mark.slow
 def test_train_draws_the_bar_only_when_asked(tmp_path, capsys):
     from spiking_bpdl.cli import main
 

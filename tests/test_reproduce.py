@@ -78,6 +78,7 @@ def reused_runs(tmp_path_factory):
     return out, runs
 
 
+@pytest.mark.slow
 def test_first_run_reports_paper_numbers_next_to_ours(reused_runs):
     out, runs = reused_runs
     assert runs[0]["rc"] == 0
@@ -104,6 +105,7 @@ def test_first_run_reports_paper_numbers_next_to_ours(reused_runs):
     assert "data:image/png;base64," in html and "16.8" in html  # figures embedded: self-contained
 
 
+@pytest.mark.slow
 def test_second_run_reuses_and_force_reruns_exactly_one_part(reused_runs):
     out, runs = reused_runs
     first, second, third = runs
@@ -115,6 +117,7 @@ def test_second_run_reuses_and_force_reruns_exactly_one_part(reused_runs):
     assert third["report"]["parts"]["window"]["reused"] and not third["report"]["parts"]["stdp_match"]["reused"]
 
 
+@pytest.mark.slow
 def test_a_failing_part_is_reported_and_the_others_run(tmp_path, monkeypatch, capsys):
     # the window command rejects --trials 0: that part fails, stdp_match (after it) still runs
     monkeypatch.setattr(rp, "QUICK", dict(TINY, window_trials=0))
@@ -160,6 +163,7 @@ def test_generative_rows_carry_the_papers_table(tmp_path):
     assert argv[argv.index("--config") + 1] == "generative_small"  # a shipped name: works from a wheel too
 
 
+@pytest.mark.slow
 def test_full_resumes_the_committed_sweeps_without_running_a_task(tmp_path):
     sweeps = tmp_path / "sweeps"
     for name in ("layer_pair_small", "layer_pair_mnist"):
@@ -192,6 +196,7 @@ def _readme_tables():
     return mod
 
 
+@pytest.mark.slow
 def test_readme_tables_round_trip(reused_runs, tmp_path, capsys):
     out, _ = reused_runs
     rt = _readme_tables()

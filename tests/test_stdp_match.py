@@ -69,6 +69,7 @@ def _pred(sim, setup, rule, group=0, k=None):
                                   sim["window"], rule, dt=setup["dt"])
 
 
+@pytest.mark.slow
 def test_pair_stdp_matches_kernel_rate(pair_sim):
     setup, rule, sim = pair_sim
     per_trial = _per_trial_pair(sim, rule)
@@ -85,6 +86,7 @@ def test_pair_stdp_matches_kernel_rate(pair_sim):
     assert np.all(pred[:, up & (np.abs(setup["mu_b"] - setup["mu_a"]) > 1e-3)] > 0)
 
 
+@pytest.mark.slow
 def test_unbalanced_window_adds_baseline(pair_sim):
     """A_minus * 1.5 adds exactly (int K_unb - int K) rho_pre rho_post (kernel-rate form)."""
     setup, rule, sim = pair_sim
@@ -96,6 +98,7 @@ def test_unbalanced_window_adds_baseline(pair_sim):
     assert pred.mean() < 0 and extra.mean() < 0
 
 
+@pytest.mark.slow
 def test_correlation_term_when_pre_drives_post(pair_sim):
     setup, rule, sim = pair_sim
     assert sim["groups"] == 2
@@ -107,6 +110,7 @@ def test_correlation_term_when_pre_drives_post(pair_sim):
     assert abs(excess_0.mean()) <= 4 * excess_0.std(ddof=1) / np.sqrt(len(excess_0))
 
 
+@pytest.mark.slow
 def test_convergence_with_trials(pair_sim):
     setup, rule, sim = pair_sim
     per_trial = _per_trial_pair(sim, rule)

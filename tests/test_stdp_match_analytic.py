@@ -36,6 +36,7 @@ def _predict(setup, rule, rate_fn=None):
                                dt=setup["dt"], rate_fn=rate_fn)[0]
 
 
+@pytest.mark.slow
 def test_analytic_prediction_follows_the_siegert_rate(uncoupled_sim):
     """Slope within its bootstrap CI of 1 and r above the bound that 60 trials allow.
 
@@ -64,6 +65,7 @@ def test_analytic_prediction_follows_the_siegert_rate(uncoupled_sim):
     assert check["passes"]
 
 
+@pytest.mark.slow
 def test_r_bound_tightens_with_trials(uncoupled_sim):
     """Fewer trials -> more noise allowed -> a lower bound (the bound is derived, not fixed)."""
     setup, rule, dw = uncoupled_sim
@@ -84,6 +86,7 @@ def test_r_bound_tightens_with_trials(uncoupled_sim):
     # a rate that falls with the drive: the derivative term has the wrong sign per neuron
     ("decreasing", lambda mu, p: siegert_rate((2 * p.v_threshold - mu) / p.R, p), "r_ok"),
 ])
+@pytest.mark.slow
 def test_check_fails_for_a_wrong_transfer_function(uncoupled_sim, name, wrong, failing):
     setup, rule, dw = uncoupled_sim
     p = setup["params"]

@@ -35,6 +35,7 @@ def layer_sim():
     return layer, sim, {c: dw[k] for k, c in enumerate(sim["conditions"])}
 
 
+@pytest.mark.slow
 def test_nudged_update_points_along_the_gradient(layer_sim):
     layer, sim, dw = layer_sim
     grad = sim["twin"]["neg_grad"]
@@ -51,6 +52,7 @@ def test_nudged_update_points_along_the_gradient(layer_sim):
     assert nud["ci95"][0] > shf["ci95"][1]
 
 
+@pytest.mark.slow
 def test_shuffled_targets_follow_their_own_gradient(layer_sim):
     """The update learns the targets it is given: along the shuffled targets' gradient, and not
     along the true one (the permutation makes the twin's cosine small: expected z ~ 0.3 here)."""
@@ -62,6 +64,7 @@ def test_shuffled_targets_follow_their_own_gradient(layer_sim):
     assert abs(projection_z(dw["shuffled"], grad)) < 4
 
 
+@pytest.mark.slow
 def test_no_nudge_update_is_noise(layer_sim):
     """Without the teacher both gated windows see the same stationary rates, so the contrastive
     update's expectation is 0 (the causal pairings cancel too): its projection on the gradient is
@@ -79,6 +82,7 @@ def test_no_nudge_update_is_noise(layer_sim):
     assert np.sum(nud.mean(0) ** 2) - np.trace(Sn) / TRIALS > 4 * np.sqrt(2 * np.sum(Sn * Sn)) / TRIALS
 
 
+@pytest.mark.slow
 def test_free_phase_is_the_wired_layer(layer_sim):
     """The synapses carry the drive: outputs with a larger ``tau_m W x`` fire faster (the
     twin's rates and the measured free rates agree in order), so W is really wired."""

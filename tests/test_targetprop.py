@@ -181,6 +181,7 @@ def test_learning_rate_schedule():
 
 # -- INFERENCE, GENERATE, in-painting ------------------------------------------------------
 
+@pytest.mark.slow
 def test_training_reduces_local_losses_without_collapse(trained):
     _, history, _, _ = trained
     assert history["rec_x"][-1] < history["rec_x"][0]
@@ -188,6 +189,7 @@ def test_training_reduces_local_losses_without_collapse(trained):
     assert history["h2_spread"][-1] > 0.02  # h2 still depends on the input
 
 
+@pytest.mark.slow
 def test_inference_increases_the_data_term_on_average(trained, splits):
     """INFERENCE ascends log p(x | h1) (the h1 update's main term) on held-out digits.
 
@@ -231,6 +233,7 @@ def test_inference_follows_algorithm_2_update():
     np.testing.assert_allclose(g2, h2, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_generate_produces_valid_diverse_images(trained):
     model, _, _, cfg = trained
     rng = np.random.default_rng(0)
@@ -245,6 +248,7 @@ def test_generate_produces_valid_diverse_images(trained):
     assert model.generate(5, rng, rounds=0).shape == (5, 784)
 
 
+@pytest.mark.slow
 def test_inpainting_keeps_visible_pixels_and_improves_missing(trained, splits):
     model, _, _, _ = trained
     res = exp.inpainting(model, splits.test[:100], n_steps=20)
@@ -256,6 +260,7 @@ def test_inpainting_keeps_visible_pixels_and_improves_missing(trained, splits):
 
 # -- Parzen evaluation at the model level ---------------------------------------------------
 
+@pytest.mark.slow
 def test_parzen_evaluation_protocol(trained, splits):
     model, _, _, _ = trained
     result, samples = exp.evaluate(model, splits, n_samples=300, sigmas=(0.15, 0.2, 0.3), log=lambda *a: None)
@@ -281,6 +286,7 @@ def test_parzen_evaluation_protocol(trained, splits):
 
 # -- checkpoints ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_resume_gives_the_same_model(small_config, splits, tmp_path):
     cfg = small_config.replace(epochs=2, select_samples=0, n_h1=40, n_h2=8)
     quiet = {"progress": False, "log": lambda *a: None}
