@@ -8,7 +8,9 @@ part and a shrunken stdp-match part run real commands in subprocesses; the full 
 import csv
 import importlib.util
 import json
+import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -202,7 +204,9 @@ def test_readme_tables_round_trip(reused_runs, tmp_path, capsys):
     rt = _readme_tables()
     report = json.loads((out / "report.json").read_text())
     readme = tmp_path / "README.md"
-    original = (REPO / "README.md").read_text()
+    # the real README without its own reproduce blocks (this report has only some parts), plus one block
+    original = re.sub(r"<!-- reproduce:(\w+) -->.*?<!-- /reproduce:\1 -->\n?", "", (REPO / "README.md").read_text(),
+                      flags=re.S)
     marked = original.replace("## Competitive STDP", "<!-- reproduce:window -->\nold table\n<!-- /reproduce:window -->\n\n"
                               "## Competitive STDP", 1)
     readme.write_text(marked)
@@ -226,3 +230,14 @@ def test_readme_tables_round_trip(reused_runs, tmp_path, capsys):
         assert rt.main([str(out / "report.json"), str(readme)]) == 2
         assert readme.read_text() == bad
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_readme_tables_are_the_committed_full_report():
+    """The README's reproduce tables are exactly what scripts/readme_tables.py writes from the committed
+    ``--full`` report (docs/results/report/report.json): no number there is typed by hand, and a report
+    regenerated without updating the README fails here."""
+    report = REPO / "docs" / "results" / "report" / "report.json"
+    assert json.loads(report.read_text())["mode"] == "full"
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_tables.py"), str(report),
+                           str(REPO / "README.md"), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
