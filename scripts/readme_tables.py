@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spiking_bpdl._io import atomic_path  # noqa: E402
-from spiking_bpdl.reproduce import PART_NAMES, format_row  # noqa: E402
+from spiking_bpdl.reproduce import PART_NAMES, format_row, md_cell as _cell  # noqa: E402
 
 __all__ = ["table", "replace_blocks", "parse_block", "main"]
 
@@ -41,10 +41,6 @@ HEADER = ["| quantity | ours | paper | paper source | note |", "|---|---:|---:|-
 
 class TableError(Exception):
     """A problem with the report or the README (reported as one line)."""
-
-
-def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def table(report, part):

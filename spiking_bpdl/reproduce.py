@@ -42,7 +42,7 @@ from .provenance import git_state
 
 __all__ = [
     "PART_NAMES", "MODES", "QUICK", "CLASSIFIER_DEFINITION", "DIEHL_COOK_ACCURACY", "Step", "Part",
-    "build_parts", "config_hash", "run_report", "render_markdown", "render_html", "format_row",
+    "build_parts", "config_hash", "run_report", "render_markdown", "render_html", "format_row", "md_cell",
 ]
 
 #: Parts in report order.
@@ -825,7 +825,8 @@ def _cells(row):
             row.get("command") or "—", wall]
 
 
-def _md_cell(text):
+def md_cell(text):
+    """``text`` as one Markdown table cell (pipes escaped, on one line)."""
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
@@ -853,7 +854,7 @@ def render_markdown(report, out):
         rec = report["parts"][n]
         status, wall, extra = _part_header(rec)
         note = "; ".join(x for x in (rec.get("error") or "", rec.get("note") or "", extra) if x)
-        lines.append(f"| [{n}](#{n}) | {status} | {wall} | {_md_cell(note)} |")
+        lines.append(f"| [{n}](#{n}) | {status} | {wall} | {md_cell(note)} |")
     lines.append("")
     for n in PART_NAMES:
         rec = report["parts"][n]
@@ -869,7 +870,7 @@ def render_markdown(report, out):
         if rows:
             lines += ["| " + " | ".join(_COLUMNS) + " |", "|---|---:|---:|---|---|---|---:|"]
             for r in rows:
-                cells = [_md_cell(c) for c in _cells(r)]
+                cells = [md_cell(c) for c in _cells(r)]
                 cells[5] = f"`{cells[5]}`" if r.get("command") else cells[5]
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
