@@ -232,10 +232,56 @@ def test_readme_tables_round_trip(reused_runs, tmp_path, capsys):
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_hand_typed_numbers_are_found_outside_generated_blocks():
+    """Decimals, percentages and speed-ups in prose are reported; generated blocks, code, versions and
+    dimensions such as 14×14 are not."""
+    rt = _readme_tables()
+    text = "\n".join([
+        "Python 3.11 with brian2 2.9.0; digits of 14×14 pixels; the 95 % t-interval.",  # allowed
+        "spiking / rate was 1.44 before.",                                              # line 2: decimal
+        "It fired 35 % of the time and ran 4.7× faster.",                               # line 3: two
+        "Set `--set layer_pair.nudge=8.5` in code.",                                     # inline code
+        "```bash", "echo 0.123", "```",                                                  # fenced
+        "<!-- reproduce:window -->", "| 0.5 | 3 % |", "<!-- /reproduce:window -->",
+        "<!-- benchmarks -->", "| 18.0× |", "<!-- /benchmarks -->",
+        "after the blocks 2.5 ms",                                                       # line 14
+    ])
+    found = [(no, num) for no, num, _ in rt.hand_typed_numbers(text)]
+    assert found == [(2, "1.44"), (3, "35 %"), (3, "4.7×"), (14, "2.5")]
+
+
+def test_benchmark_table_is_written_from_the_benchmark_results(tmp_path, capsys):
+    """The performance table follows the benchmarks' JSON: a changed median changes the table (and
+    --check fails), a missing field is a one-line error."""
+    rt = _readme_tables()
+    src = REPO / "benchmarks" / "results"
+    lines = rt.benchmark_table(src)
+    tt = json.loads((src / "train_throughput.json").read_text())
+    median = tt["rows"]["c_engine_cpp_standalone"]["speedup_vs_naive"]["median"]
+    assert any(f"**{median:.1f}×**" in line for line in lines)
+    bench = tmp_path / "bench"
+    shutil.copytree(src, bench)
+    tt["rows"]["c_engine_cpp_standalone"]["speedup_vs_naive"]["median"] = 99.0
+    (bench / "train_throughput.json").write_text(json.dumps(tt))
+    assert any("**99.0×**" in line and "target ≥ 20: met" in line for line in rt.benchmark_table(bench))
+    report = REPO / "docs" / "results" / "report" / "report.json"
+    readme = tmp_path / "README.md"
+    shutil.copy(REPO / "README.md", readme)
+    assert rt.main([str(report), str(readme), "--check"]) == 0
+    assert rt.main([str(report), str(readme), "--check", "--benchmarks", str(bench)]) == 1
+    del tt["rows"]["b_engine_cython"]
+    (bench / "train_throughput.json").write_text(json.dumps(tt))
+    capsys.readouterr()
+    assert rt.main([str(report), str(readme), "--benchmarks", str(bench)]) == 2
+    assert readme.read_text() == (REPO / "README.md").read_text()
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
 def test_readme_tables_are_the_committed_full_report():
-    """The README's reproduce tables are exactly what scripts/readme_tables.py writes from the committed
-    ``--full`` report (docs/results/report/report.json): no number there is typed by hand, and a report
-    regenerated without updating the README fails here."""
+    """The README's result tables are exactly what scripts/readme_tables.py writes from the committed
+    ``--full`` report (docs/results/report/report.json) and the benchmarks' results, and no measured
+    number stands in its prose: a report regenerated without updating the README, or a number typed
+    into it, fails here."""
     report = REPO / "docs" / "results" / "report" / "report.json"
     assert json.loads(report.read_text())["mode"] == "full"
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_tables.py"), str(report),
