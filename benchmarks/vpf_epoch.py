@@ -14,6 +14,8 @@ import argparse
 import json
 import os
 import platform
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from spiking_bpdl._io import write_json
 from spiking_bpdl.experiments.vpf_compare import VPFConfig, load_binarised, train_model
+from spiking_bpdl.provenance import provenance
 
 BUDGET_S = 60.0
 
@@ -29,8 +32,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "vpf_epoch.json")
     parser.add_argument("--dataset", default="mnist")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per method; the median is reported")
     args = parser.parse_args(argv)
+    prov = provenance(args)  # before the run: the commit and source that were imported
+    prov["command"] = shlex.join(["python", "benchmarks/vpf_epoch.py", *(sys.argv[1:] if argv is None else argv)])
     data = load_binarised(args.dataset, n_train=60000, n_val=10, source="full")
     rows = {}
     load0 = os.getloadavg()
@@ -42,7 +47,7 @@ def main(argv=None):
             fit = train_model(cfg, data, 0.001)
             times.append(fit["curve"][-1]["train_wall_s"])
         rows[method] = {"epoch_s": float(np.median(times)), "epoch_s_all": times,
-                        "images": int(len(data.train)), "fraction_of_budget": float(np.median(times)) / BUDGET_S}
+                        "images": len(data.train), "fraction_of_budget": float(np.median(times)) / BUDGET_S}
         print(f"{method}: {np.median(times):.2f} s per epoch ({len(data.train)} images)", flush=True)
     result = {
         "benchmark": "vpf_epoch",
@@ -59,6 +64,7 @@ def main(argv=None):
         "numpy": np.__version__,
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "provenance": prov,
     }
     write_json(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k != "methods"}, indent=1))
