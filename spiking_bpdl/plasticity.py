@@ -283,6 +283,85 @@ class PairSTDP:
         return SynapseCode(model=model, on_pre="\n".join(on_pre_lines), on_post=on_post,
                            namespace=self.namespace())
 
+    def neuron_traces(self, pre=True, post=True):
+        """Equations, reset statements and namespace of the traces that :meth:`neuron_trace_code` reads.
+
+        With all-to-all pairing the trace of a neuron is the same for all its synapses, so it can be
+        kept once per *neuron* instead of once per synapse: a spike then costs one multiply-add per
+        synapse and no synapse decays a trace. The pre-synaptic group holds ``apre`` (time constant
+        ``tau_plus``), the post-synaptic group ``apost`` (``tau_minus``); both jump by 1 per spike and
+        the amplitudes multiply in the synapse, so projections with different amplitudes can share a
+        group's traces (their time constants must then be equal). The traces jump in the group's
+        reset, which Brian2 runs after the synapses of the same time step, so a pre and a post spike
+        in one step do not pair (:meth:`synapse_code` counts them as ``Δt = 0``); with the integration
+        method ``'euler'`` (a noisy group) the traces decay by ``1 - dt/tau`` per step.
+
+        Parameters
+        ----------
+        pre, post : bool
+            Include the pre-synaptic trace ``apre`` / the post-synaptic trace ``apost`` (a group that
+            is both, such as a hidden layer, needs both).
+
+        Returns
+        -------
+        tuple
+            ``(equations, reset, namespace)``: Brian2 equation lines (str), the statements to add to
+            the group's reset (str) and the time constants with units (dict: ``tau_plus``,
+            ``tau_minus``).
+        """
+        import brian2 as b2
+
+        eqs, reset = [], []
+        if pre:
+            eqs.append("dapre/dt = -apre/tau_plus : 1")
+            reset.append("apre += 1")
+        if post:
+            eqs.append("dapost/dt = -apost/tau_minus : 1")
+            reset.append("apost += 1")
+        ns = {}
+        if pre:
+            ns["tau_plus"] = self.tau_plus * b2.second
+        if post:
+            ns["tau_minus"] = self.tau_minus * b2.second
+        return "\n".join(eqs) + "\n", "\n".join(reset), ns
+
+    def neuron_trace_code(self, name, effect="", gate=None, deferred=False):
+        """Brian2 code of all-to-all pair STDP on per-neuron traces, for signed, unbounded weights.
+
+        The rate rules that STDP implements here are linear in the weights, so the weights carry a
+        sign and no bound (``w_max`` and ``weight_dependence`` do not apply; nearest-spike pairing
+        cannot use shared traces and is refused). A pre spike subtracts ``gate * A_minus * apost_post``,
+        a post spike adds ``gate * A_plus * apre_pre``, where the traces come from
+        :meth:`neuron_traces` of the two groups.
+
+        Parameters
+        ----------
+        name : str
+            Suffix of the amplitudes' names in the namespace (``A_plus_<name>``, ``A_minus_<name>``),
+            so that several projections of one network keep their own amplitudes.
+        effect : str
+            Statement(s) run at each pre-synaptic spike before the weight update (the synaptic current).
+        gate : str, optional
+            Expression multiplying every weight change, e.g. ``'plastic_post'``, a sign per time window
+            (``+1``, ``-1`` or 0, times a learning-rate factor) held by the post-synaptic group.
+        deferred : bool
+            Accumulate the changes in ``dw`` instead of ``w`` (the caller adds ``dw`` to ``w`` when a
+            sample ends, so a sample's pairings cannot move the rates they read).
+
+        Returns
+        -------
+        SynapseCode
+        """
+        if self.nearest:
+            raise ConfigError("per-neuron traces need all-to-all pairing (nearest=False)")
+        g = f"{gate}*" if gate else ""
+        acc = "dw" if deferred else "w"
+        model = "w : 1\ndw : 1" if deferred else "w : 1"
+        on_pre = ([effect] if effect else []) + [f"{acc} -= {g}A_minus_{name}*apost_post"]
+        on_post = f"{acc} += {g}A_plus_{name}*apre_pre"
+        return SynapseCode(model=model, on_pre="\n".join(on_pre), on_post=on_post,
+                           namespace={f"A_plus_{name}": self.A_plus, f"A_minus_{name}": self.A_minus})
+
     def to_dict(self):
         """Plain-JSON description (times in ms)."""
         return {

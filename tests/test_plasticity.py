@@ -261,3 +261,63 @@ def test_pair_window_cython_matches_numpy():
     np.testing.assert_allclose(w_cy, w_np, rtol=1e-12)
     expected = [reference_pair_dw(np.array(p), np.array(q), rule) for p, q in zip(pre, post)]
     np.testing.assert_allclose(w_np - 5.0, expected, rtol=1e-6)
+
+
+def _raster_group(raster, rule, pre, post, name):
+    """A NeuronGroup that spikes where ``raster`` (steps x n, bool) says, with the rule's per-neuron traces."""
+    import brian2 as b2
+
+    eqs, reset, ns = rule.neuron_traces(pre=pre, post=post)
+    ta = b2.TimedArray(raster.astype(float), dt=DT * b2.second, name=f"{name}_raster")
+    return b2.NeuronGroup(raster.shape[1], eqs, threshold=f"{name}_raster(t, i) > 0.5", reset=reset,
+                          method="exact", namespace={**ns, f"{name}_raster": ta}, name=name)
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_neuron_trace_code_equals_gated_all_to_all_pair_sums(deferred):
+    """Per-neuron traces (one trace per neuron shared by its synapses) give, per synapse, the all-to-all
+    pair sum of the window, each pair weighted by the gate at its later spike; a pre and a post spike in
+    the same step do not pair (the traces jump in the groups' resets, after the synapses of that step)."""
+    import brian2 as b2
+
+    from spiking_bpdl.codegen import configure_target
+
+    configure_target("numpy")
+    b2.start_scope()
+    b2.defaultclock.dt = DT * b2.second
+    rule = PairSTDP(A_plus=0.01, A_minus=0.013, tau_plus=20e-3, tau_minus=30e-3)
+    rng = np.random.default_rng(3)
+    steps = 3000
+    pre_r = rng.random((steps, 3)) < 60 * DT
+    post_r = rng.random((steps, 2)) < 60 * DT
+    pre_r[1000, 0] = post_r[1000, 0] = True  # one simultaneous pair, checked below
+    gate = np.where(np.arange(steps) < 1500, 1.0, -2.0)
+    pre = _raster_group(pre_r, rule, pre=True, post=False, name="tpre")
+    post = _raster_group(post_r, rule, pre=False, post=True, name="tpost")
+    code = rule.neuron_trace_code("x", gate="tgate(t)", deferred=deferred)
+    ta_gate = b2.TimedArray(gate, dt=DT * b2.second, name="tgate")
+    syn = b2.Synapses(pre, post, code.model, on_pre=code.on_pre, on_post=code.on_post,
+                      namespace={**code.namespace, "tgate": ta_gate})
+    syn.connect()
+    syn.w = 0.5
+    b2.Network(pre, post, syn).run(steps * DT * b2.second)
+    got = np.array(syn.dw[:] if deferred else syn.w[:] - 0.5).reshape(3, 2)
+    if deferred:
+        assert np.all(np.array(syn.w[:]) == 0.5)
+    t = np.arange(steps) * DT
+    expected = np.zeros((3, 2))
+    for i in range(3):
+        for j in range(2):
+            for a in np.flatnonzero(pre_r[:, i]):
+                for b in np.flatnonzero(post_r[:, j]):
+                    if b > a:
+                        expected[i, j] += gate[b] * rule.A_plus * np.exp(-(t[b] - t[a]) / rule.tau_plus)
+                    elif a > b:
+                        expected[i, j] -= gate[a] * rule.A_minus * np.exp(-(t[a] - t[b]) / rule.tau_minus)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+    assert np.abs(expected).max() > 10 * rule.A_plus  # many pairs, both gate signs: not a trivial sum
+
+
+def test_neuron_trace_code_refuses_nearest_pairing():
+    with pytest.raises(ConfigError, match="all-to-all"):
+        PairSTDP(nearest=True).neuron_trace_code("x")

@@ -195,13 +195,16 @@ class SpikingLayerPair:
         ta_pv = b2.TimedArray(plastic_V, dt=slot * b2.second, name="lp_plastic_V")
         params = cfg.lif_params()
         ns = params.namespace()
+        # The STDP code and the neurons' traces come from the rules' PairSTDP objects (W and V share the
+        # neurons' traces, so their time constants are the definition's one tau_plus / tau_minus).
+        rule_W, rule_V = cfg.stdp_rule("W"), cfg.stdp_rule("V")
+        trace_eqs, trace_reset, trace_ns = rule_W.neuron_traces()
+        input_trace_eqs, input_trace_reset, input_trace_ns = rule_W.neuron_traces(post=False)
+        ns.update(trace_ns)
         ns.update(
-            tau_plus=cfg.tau_plus * b2.second, tau_minus=cfg.tau_minus * b2.second,
             beta=cfg.nudge, gamma=cfg.feedback_gain,
             r_max=cfg.max_rate * b2.Hz, tau_filter=cfg.tau_filter * b2.second,
             lp_target_on=ta_on, lp_plastic_W=ta_pw, lp_plastic_V=ta_pv, lp_target_x=ta_x,
-            A_plus_W=cfg.A_plus_W, A_minus_W=cfg.A_minus("W"),
-            A_plus_V=cfg.A_plus_V, A_minus_V=cfg.A_minus("V"),
         )
         # cpp_standalone and cython: splitmix64 random numbers (spiking_bpdl.fast_random) for the
         # Poisson inputs and the membrane noise's Euler-Maruyama increments.
@@ -224,8 +227,8 @@ class SpikingLayerPair:
         # costs Brian2's runtime loop about 2 us per step (measured), the slot-rate work is negligible.
         clock_slot = b2.Clock(dt=slot * b2.second, name="lp_clock_slot")
         inp = make_input_group(n_in, ta_in, kind=cfg.encoder, name="lp_input", phase=self._phases, rng=self._rng,
-                               model="dapre/dt = -apre/tau_plus : 1\nnspk : 1", reset="apre += 1\nnspk += 1",
-                               namespace={"tau_plus": ns["tau_plus"], "lp_sample_start": ta_start}, refresh=clock_slot,
+                               model=input_trace_eqs + "nspk : 1", reset=input_trace_reset + "\nnspk += 1",
+                               namespace={**input_trace_ns, "lp_sample_start": ta_start}, refresh=clock_slot,
                                rand_function=ns["fast_rand"] if fast else None)
         method = "euler" if noisy else "exact"
         # Hidden and reconstruction neurons are ONE NeuronGroup ("core", hidden first), used through
@@ -236,13 +239,13 @@ class SpikingLayerPair:
             params,
             input_current="(bias + teach*target_on*beta*(x_target - rtrace/r_max))*v_threshold/R",
             noise_term=noise_term,
-        ) + b2.Equations("dapre/dt = -apre/tau_plus : 1\ndapost/dt = -apost/tau_minus : 1\n"
+        ) + b2.Equations(trace_eqs +
                          "drtrace/dt = -rtrace/tau_filter : Hz\nbias : 1 (constant)\nteach : 1 (constant)\n"
                          "x_target : 1\ntarget_on : 1 (shared)\nplastic_W : 1 (shared)\nplastic_V : 1 (shared)\n"
                          + _COUNTERS + ("rng_seed : integer (shared, constant)\n"
                                         if self.target == "cpp_standalone" else ""))
         core = b2.NeuronGroup(n_h + n_in, core_eqs, threshold="v > v_threshold",
-                              reset="v = v_reset\napre += 1\napost += 1\nrtrace += 1/tau_filter\n" + _COUNT,
+                              reset="v = v_reset\n" + trace_reset + "\nrtrace += 1/tau_filter\n" + _COUNT,
                               refractory="t_ref", method=method, namespace=ns, name="lp_core")
         core.bias = self._core_bias()
         core.teach = np.r_[np.zeros(n_h), np.ones(n_in)]
@@ -260,23 +263,19 @@ class SpikingLayerPair:
         # "per_sample": pairings accumulate in dw, which is added to w when the next sample starts,
         # so a weight change cannot move the rates that the same sample's pairings are reading.
         self._deferred = cfg.weight_updates == "per_sample"
-        acc, model = ("dw", "w : 1\ndw : 1") if self._deferred else ("w", "w : 1")
         # Delta synapses make v jump by w*v_threshold; exponential current synapses (tau_syn > 0)
         # deliver the same charge over tau_syn, so the mean drive (the rate twin's) is unchanged.
         if cfg.tau_syn > 0:
             jump = "I_syn_post += {}*v_threshold*tau_m/(R*tau_syn)"
         else:
             jump = "v_post += {}*v_threshold"
-        syn_W = b2.Synapses(
-            inp, hidden, model,
-            on_pre=jump.format("(1 - gamma)*w") + f"\n{acc} -= plastic_W_post*A_minus_W*apost_post",
-            on_post=f"{acc} += plastic_W_post*A_plus_W*apre_pre",
-            namespace=ns, name="lp_W", dtype=_WEIGHT_DTYPE)
-        syn_V = b2.Synapses(
-            hidden, recon, model,
-            on_pre=jump.format("w") + f"\n{acc} -= plastic_V_post*A_minus_V*apost_post",
-            on_post=f"{acc} += plastic_V_post*A_plus_V*apre_pre",
-            namespace=ns, name="lp_V", dtype=_WEIGHT_DTYPE)
+        code_W = rule_W.neuron_trace_code("W", effect=jump.format("(1 - gamma)*w"), gate="plastic_W_post",
+                                          deferred=self._deferred)
+        code_V = rule_V.neuron_trace_code("V", effect=jump.format("w"), gate="plastic_V_post", deferred=self._deferred)
+        syn_W = b2.Synapses(inp, hidden, code_W.model, on_pre=code_W.on_pre, on_post=code_W.on_post,
+                            namespace={**ns, **code_W.namespace}, name="lp_W", dtype=_WEIGHT_DTYPE)
+        syn_V = b2.Synapses(hidden, recon, code_V.model, on_pre=code_V.on_pre, on_post=code_V.on_post,
+                            namespace={**ns, **code_V.namespace}, name="lp_V", dtype=_WEIGHT_DTYPE)
         if self._deferred:
             clock_sample = b2.Clock(dt=P, name="lp_clock_sample")
             for syn in (syn_W, syn_V):
