@@ -1,0 +1,18 @@
+"""Layer stacks of any depth: definitions, the rate twin with target propagation, and exact backprop.
+
+* :mod:`.config`: the stack definition (``networks/classifier_mnist*.toml``) as a validated
+  :class:`~spiking_bpdl.stack.config.StackConfig`;
+* :mod:`.twin`: the rate twin (LIF transfer functions) and its local rule, difference target
+  propagation with a nudged top layer;
+* :mod:`.backprop`: exact gradients of the same rate forward pass (the reference);
+* :mod:`.train`: minibatch training loops of both, with validation curves.
+
+The spiking backend of a stack (Brian2) is not part of this package yet; ``docs/stacks.md``
+lists what it needs.
+"""
+
+from .config import (FEEDBACK_MODES, TARGETS, LayerSpec, ProjSpec, StackConfig, check_projection_names, freeze,
+                     load_stack, stack_from_data, stack_from_layer_pair)
+
+__all__ = ["StackConfig", "LayerSpec", "ProjSpec", "load_stack", "stack_from_data", "stack_from_layer_pair",
+           "check_projection_names", "freeze", "TARGETS", "FEEDBACK_MODES"]

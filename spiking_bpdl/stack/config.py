@@ -1,0 +1,656 @@
+"""Layer-stack definitions: populations ``L0 .. Ln``, forward and feedback projections, phases.
+
+A stack is read from a TOML network definition (:mod:`spiking_bpdl.spec`) that holds, next to
+the usual ``[populations.*]``, ``[projections.*]`` and ``[plasticity.*]`` tables, a ``[stack]``
+table naming the layers in order and the learning scheme, a ``[data]`` table and a
+``[training]`` table. ``networks/classifier_mnist.toml`` shows every key with its meaning;
+``docs/stacks.md`` lists them.
+
+Projections are classified by the layers they join: ``pre = L(l-1), post = L(l)`` is the
+*forward* projection ``f_l`` (one per layer), ``pre = L(l+1), post = L(l)`` is the *feedback*
+projection ``g_(l+1)`` of difference target propagation (one per hidden layer whose forward
+projection learns). Anything else is an error.
+
+:class:`StackConfig` is validated in one place, its ``__post_init__``: a config built by the
+loader, by hand, or by :func:`dataclasses.replace` goes through the same checks, each of which
+raises one :class:`~spiking_bpdl.errors.ConfigError` naming the file and the TOML key.
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+__all__ = [
+    "LayerSpec",
+    "ProjSpec",
+    "StackConfig",
+    "load_stack",
+    "stack_from_data",
+    "stack_from_layer_pair",
+    "check_projection_names",
+    "freeze",
+    "TARGETS",
+    "FEEDBACK_MODES",
+]
+
+#: What the top layer is taught: the clean input (auto-encoder) or the one-hot class (classifier).
+TARGETS = ("input", "label")
+#: Feedback ``g``: trained as a denoising inverse of ``f`` (difference target propagation), or fixed random.
+FEEDBACK_MODES = ("trained", "random")
+_WEIGHT_INITS = ("normal", "zero", "uniform")
+_ENCODERS = ("poisson", "regular")
+_DATASETS = ("mnist", "fashion-mnist")
+_SOURCES = ("auto", "full", "embedded")
+_CORRUPTIONS = ("none", "dropout", "gaussian")
+_N_CLASSES = 10
+
+# Keys each table may hold, with the dimension of its value (None: a plain number or a string).
+_STACK_KEYS = {"layers": None, "target": None, "nudge": None, "target_rate": "frequency", "feedback": None,
+               "feedback_noise": "frequency", "dt": "time", "free_phase": "time", "target_phase": "time",
+               "plasticity_onset": "time", "cycles": None}
+_DATA_KEYS = {"dataset", "source", "downsample", "corruption", "corruption_level"}
+_TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", "validation_samples",
+                  "test_samples", "backprop_lr", "lr_decay_samples", "seed"}
+_INPUT_KEYS = {"max_rate", "encoder"}
+_LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
+_PROJ_EXTRA = {"bias"}
+_RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One population ``L_l`` of a stack (SI units; ``bias`` in units of the threshold).
+
+    The input layer (``kind = 'poisson'``) uses ``max_rate`` and ``encoder``; LIF layers use the
+    neuron parameters. The object doubles as the parameter set of
+    :func:`spiking_bpdl.rate.lif_layer_pair.transfer` (``tau_m``, ``t_ref``, ``sigma``,
+    ``v_threshold``, ``v_reset``, ``dt``).
+
+    Attributes
+    ----------
+    bias : float, tuple of float or str
+        Constant drive; a tuple gives one value per neuron; ``'mean'`` (top layer of an
+        auto-encoder only) is resolved by the caller from training images.
+    """
+
+    name: str
+    kind: str
+    size: int
+    tau_m: float = 20e-3
+    v_threshold: float = 20e-3
+    v_reset: float = 0.0
+    t_ref: float = 2e-3
+    sigma: float = 2e-3
+    tau_syn: float = 0.0
+    bias: object = 0.0
+    max_rate: float = 0.0
+    encoder: str = "regular"
+    dt: float = 0.5e-3
+
+
+@dataclass(frozen=True)
+class ProjSpec:
+    """A projection of a stack.
+
+    Attributes
+    ----------
+    role : {'forward', 'feedback'}
+        ``forward``: ``f_l`` from ``L(l-1)`` to ``L(l)``; ``feedback``: ``g_(l+1)`` from ``L(l+1)`` to ``L(l)``.
+    init, std, low, high : initial weights (``normal`` with ``std``, ``uniform`` in [low, high), ``zero``).
+    plasticity : str or None
+        Name of the ``[plasticity.*]`` table; None: the projection is frozen.
+    rule : str or None
+        ``'pair'`` (step derived from the STDP window) or ``'rate'`` (step given as ``eta``).
+    eta : float
+        Step of the rate rule ``dW = eta rho_pre (rho_post^target - rho_post)`` (s^2); 0 when frozen.
+    bias : float or None
+        Feedback only: constant drive of the units that compute ``g`` (None: the post layer's bias).
+    """
+
+    name: str
+    pre: str
+    post: str
+    role: str = "forward"
+    init: str = "normal"
+    std: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    plasticity: object = None
+    rule: object = None
+    eta: float = 0.0
+    bias: object = None
+
+    @property
+    def plastic(self):
+        """True when the projection learns (it has a plasticity rule; frozen ones have none)."""
+        return self.plasticity is not None
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A validated layer-stack definition (SI units; weights dimensionless, in units of the threshold).
+
+    Every field is checked in ``__post_init__``, so :func:`dataclasses.replace` cannot build an
+    invalid config. Errors are one-line :class:`~spiking_bpdl.errors.ConfigError` naming
+    ``path`` and the TOML key.
+
+    Attributes
+    ----------
+    layers : tuple of LayerSpec
+        ``L0`` (the input encoder) .. ``Ln`` (the top layer).
+    projections : tuple of ProjSpec
+    target : {'input', 'label'}
+    nudge : float
+        ``beta``: the top layer's teacher current ``beta (y - rho_top / target_rate)`` in threshold units.
+    target_rate : float
+        Rate (Hz) of a top neuron that codes 1 (``y = 1``).
+    feedback : {'trained', 'random'}
+    feedback_noise : float
+        Standard deviation (Hz) of the noise added to ``h_l`` when ``g_(l+1)`` is trained as its denoising inverse.
+    """
+
+    name: str
+    layers: tuple
+    projections: tuple
+    target: str = "label"
+    nudge: float = 1.0
+    target_rate: float = 100.0
+    feedback: str = "trained"
+    feedback_noise: float = 5.0
+    dt: float = 0.5e-3
+    free_phase: float = 100e-3
+    target_phase: float = 100e-3
+    plasticity_onset: float = 50e-3
+    cycles: int = 1
+    dataset: str = "mnist"
+    source: str = "auto"
+    downsample: int = 1
+    corruption: str = "none"
+    corruption_level: float = 0.0
+    samples: int = 50000
+    passes: int = 1
+    minibatch: int = 100
+    eval_every: int = 5000
+    train_pool: int = 50000
+    validation_samples: int = 10000
+    test_samples: int = 10000
+    backprop_lr: object = 0.0
+    lr_decay_samples: float = 0.0
+    seed: int = 0
+    path: str = "<definition>"
+
+    # ------------------------------------------------------------------ validation
+    def __post_init__(self):
+        src = self.path
+
+        def bad(key, msg):
+            raise ConfigError(f"{src}: {key}: {msg}")
+
+        def number(key, value, lo=None, strict=False, integer=False):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                bad(key, f"expected a number, got {value!r}")
+            if integer and not isinstance(value, int):
+                bad(key, f"expected an integer, got {value!r}")
+            if not math.isfinite(value):
+                bad(key, f"must be finite, got {value!r}")
+            if lo is not None and (value <= lo if strict else value < lo):
+                bad(key, f"must be {'>' if strict else '>='} {lo}, got {value!r}")
+
+        def choice(key, value, options):
+            if value not in options:
+                bad(key, f"unknown value {value!r}; choose one of {', '.join(options)}")
+
+        if not isinstance(self.layers, tuple) or len(self.layers) < 2:
+            bad("stack.layers", "needs at least two populations (an input and one LIF layer)")
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            bad("stack.layers", f"a population appears twice in {names}")
+        for i, layer in enumerate(self.layers):
+            where = f"populations.{layer.name}"
+            number(f"{where}.size", layer.size, 1, integer=True)
+            if i == 0:
+                if layer.kind != "poisson":
+                    bad(f"{where}.kind", f"the input layer L0 must be 'poisson', got {layer.kind!r}")
+                number(f"{where}.max_rate", layer.max_rate, 0, strict=True)
+                choice(f"{where}.encoder", layer.encoder, _ENCODERS)
+                if layer.max_rate * self.dt > 0.5:
+                    bad(f"{where}.max_rate", "max_rate * dt must stay below 0.5")
+                continue
+            if layer.kind != "lif":
+                bad(f"{where}.kind", f"layer L{i} must be 'lif', got {layer.kind!r}")
+            number(f"{where}.tau_m", layer.tau_m, 0, strict=True)
+            for key in ("t_ref", "sigma", "tau_syn"):
+                number(f"{where}.{key}", getattr(layer, key), 0)
+            number(f"{where}.v_threshold", layer.v_threshold)
+            number(f"{where}.v_reset", layer.v_reset)
+            if not layer.v_threshold > layer.v_reset:
+                bad(f"{where}.v_threshold", f"must be above v_reset ({layer.v_reset}), got {layer.v_threshold}")
+            if layer.dt != self.dt:
+                bad(f"{where}", f"carries dt = {layer.dt}, the stack's dt is {self.dt}")
+            self._check_bias(f"{where}.bias", layer.bias, layer.size, top=i == len(self.layers) - 1, bad=bad,
+                             number=number)
+
+        choice("stack.target", self.target, TARGETS)
+        top = self.layers[-1]
+        if self.target == "label" and top.size % _N_CLASSES:
+            bad(f"populations.{top.name}.size", f"a classifier's top layer needs a multiple of {_N_CLASSES} "
+                f"neurons (one population per class), got {top.size}")
+        if self.target == "input" and top.size != self.layers[0].size:
+            bad(f"populations.{top.name}.size", f"an auto-encoder's top layer must match the input "
+                f"({self.layers[0].size}), got {top.size}")
+        number("stack.nudge", self.nudge, 0, strict=True)
+        number("stack.target_rate", self.target_rate, 0, strict=True)
+        choice("stack.feedback", self.feedback, FEEDBACK_MODES)
+        number("stack.feedback_noise", self.feedback_noise, 0)
+        number("stack.dt", self.dt, 0, strict=True)
+        number("stack.free_phase", self.free_phase, 0, strict=True)
+        number("stack.target_phase", self.target_phase, 0, strict=True)
+        number("stack.plasticity_onset", self.plasticity_onset, 0)
+        number("stack.cycles", self.cycles, 1, integer=True)
+        if self.plasticity_onset >= self.free_phase:
+            bad("stack.plasticity_onset", "must be shorter than free_phase")
+        for key in ("free_phase", "target_phase", "plasticity_onset"):
+            steps = getattr(self, key) / self.dt
+            if abs(steps - round(steps)) > 1e-6:
+                bad(f"stack.{key}", "must be a multiple of dt")
+
+        self._check_projections(names, bad, number, choice)
+
+        choice("data.dataset", self.dataset, _DATASETS)
+        choice("data.source", self.source, _SOURCES)
+        number("data.downsample", self.downsample, 1, integer=True)
+        if 28 % self.downsample:
+            bad("data.downsample", f"must divide 28, got {self.downsample}")
+        side = 28 // self.downsample
+        if self.layers[0].size != side * side:
+            bad(f"populations.{self.layers[0].name}.size", f"{self.layers[0].size} does not match "
+                f"{side}x{side} images (data.downsample = {self.downsample})")
+        choice("data.corruption", self.corruption, _CORRUPTIONS)
+        number("data.corruption_level", self.corruption_level, 0)
+        if self.corruption == "dropout" and not self.corruption_level < 1:
+            bad("data.corruption_level", "must be < 1 for dropout")
+
+        for key in ("samples", "minibatch", "eval_every", "train_pool", "validation_samples", "test_samples"):
+            number(f"training.{key}", getattr(self, key), 1, integer=True)
+        number("training.passes", self.passes, 1, integer=True)
+        if self.passes > 3:
+            bad("training.passes", f"at most 3 passes over the training digits, got {self.passes}")
+        if self.samples > self.train_pool:
+            bad("training.samples", f"{self.samples} exceeds train_pool ({self.train_pool}): a pass has no "
+                "more distinct digits")
+        if isinstance(self.backprop_lr, tuple):
+            forward_names = [p.name for p in self.projections if p.role == "forward"]
+            for item in self.backprop_lr:
+                if not (isinstance(item, tuple) and len(item) == 2 and item[0] in forward_names):
+                    bad("training.backprop_lr", f"{item!r}: expected a forward projection's name and a step "
+                        f"(forward projections: {', '.join(forward_names)})")
+                number(f"training.backprop_lr.{item[0]}", item[1], 0)
+        else:
+            number("training.backprop_lr", self.backprop_lr, 0)
+        number("training.lr_decay_samples", self.lr_decay_samples, 0)
+        number("training.seed", self.seed, 0, integer=True)
+
+    @staticmethod
+    def _check_bias(key, bias, size, top, bad, number):
+        if isinstance(bias, str):
+            if bias != "mean" or not top:
+                bad(key, f"expected a number (or 'mean' for an auto-encoder's top layer), got {bias!r}")
+            return
+        if isinstance(bias, tuple):
+            if len(bias) != size:
+                bad(key, f"{len(bias)} values for {size} neurons")
+            for v in bias:
+                number(key, v)
+            return
+        number(key, bias)
+
+    def _check_projections(self, names, bad, number, choice):
+        index = {n: i for i, n in enumerate(names)}
+        forward, feedback = {}, {}
+        seen = set()
+        for p in self.projections:
+            where = f"projections.{p.name}"
+            if p.name in seen:
+                bad(where, "defined twice")
+            seen.add(p.name)
+            for role, pop in (("pre", p.pre), ("post", p.post)):
+                if pop not in index:
+                    bad(f"{where}.{role}", f"unknown population {pop!r} (stack.layers: {', '.join(names)})")
+            i, j = index[p.pre], index[p.post]
+            role = "forward" if j == i + 1 else "feedback" if i == j + 1 else None
+            if role is None or role != p.role:
+                bad(where, f"{p.pre} -> {p.post} is neither forward (L(l-1) -> L(l)) nor feedback "
+                    "(L(l+1) -> L(l)) in stack.layers" if role is None else
+                    f"role {p.role!r} does not match {p.pre} -> {p.post} ({role})")
+            if role == "feedback" and j == 0:
+                bad(where, "feedback into the input layer is not part of the scheme")
+            (forward if role == "forward" else feedback).setdefault(j, []).append(p.name)
+            choice(f"{where}.weight.init", p.init, _WEIGHT_INITS)
+            number(f"{where}.weight.std", p.std, 0)
+            number(f"{where}.weight.low", p.low)
+            number(f"{where}.weight.high", p.high)
+            if p.init == "uniform" and not p.high > p.low:
+                bad(f"{where}.weight.high", f"must be above low ({p.low}), got {p.high}")
+            if p.plasticity is None:
+                if p.eta:
+                    bad(f"{where}.plasticity", "a frozen projection has no step")
+            else:
+                number(f"plasticity.{p.plasticity} (step eta of projections.{p.name})", p.eta, 0, strict=True)
+            if p.rule not in (None, "pair", "rate"):
+                bad(f"plasticity.{p.plasticity}.rule", f"a stack takes 'pair' or 'rate', got {p.rule!r}")
+            if p.bias is not None:
+                if role != "feedback":
+                    bad(f"{where}.bias", "only feedback projections carry a bias")
+                number(f"{where}.bias", p.bias)
+        for j in range(1, len(names)):
+            if len(forward.get(j, [])) != 1:
+                bad("projections", f"layer {names[j]} needs exactly one forward projection from {names[j - 1]}, "
+                    f"got {forward.get(j, [])}")
+            if len(feedback.get(j, [])) > 1:
+                bad("projections", f"layer {names[j]} has several feedback projections {feedback[j]}")
+        # A hidden layer whose forward projection learns needs its target, i.e. a feedback projection.
+        for j in range(1, len(names) - 1):
+            f = self.forward(j)
+            if f.plastic and j not in feedback:
+                bad(f"projections.{f.name}", f"hidden layer {names[j]} learns but has no feedback projection "
+                    f"from {names[j + 1]} (add one, or freeze {f.name})")
+
+    # ------------------------------------------------------------------ access
+    @property
+    def depth(self):
+        """Number of LIF layers (``n`` of ``L0 .. Ln``)."""
+        return len(self.layers) - 1
+
+    @property
+    def n_classes(self):
+        """Classes of a classifier (10), None for an auto-encoder."""
+        return _N_CLASSES if self.target == "label" else None
+
+    @property
+    def per_class(self):
+        """Top neurons per class (a classifier's population size per class)."""
+        return self.layers[-1].size // _N_CLASSES
+
+    @property
+    def projection_names(self):
+        """Names of every projection, in definition order."""
+        return tuple(p.name for p in self.projections)
+
+    def projection(self, name):
+        """The :class:`ProjSpec` called ``name`` (ConfigError listing the names otherwise)."""
+        check_projection_names(self, [name])
+        return next(p for p in self.projections if p.name == name)
+
+    def forward(self, l):
+        """The forward projection ``f_l`` into layer ``l`` (1 .. n)."""
+        post = self.layers[l].name
+        return next(p for p in self.projections if p.role == "forward" and p.post == post)
+
+    def feedback_into(self, l):
+        """The feedback projection ``g_(l+1)`` into hidden layer ``l``, or None."""
+        post = self.layers[l].name
+        return next((p for p in self.projections if p.role == "feedback" and p.post == post), None)
+
+    def feedback_bias(self, l):
+        """Drive (threshold units) of the units that compute ``g_(l+1)`` into layer ``l``."""
+        g = self.feedback_into(l)
+        return self.layers[l].bias if g is None or g.bias is None else g.bias
+
+    def backprop_step(self, name):
+        """SGD step of the backprop reference on projection ``name`` (``training.backprop_lr``: one
+        number for all, or a table with one per forward projection, missing ones 0)."""
+        if isinstance(self.backprop_lr, tuple):
+            return dict(self.backprop_lr).get(name, 0.0)
+        return self.backprop_lr
+
+    def lr_scale(self, samples_done):
+        """Learning-rate factor ``1 / (1 + samples_done / lr_decay_samples)`` (1 without decay)."""
+        return 1.0 if self.lr_decay_samples <= 0 else 1.0 / (1.0 + samples_done / self.lr_decay_samples)
+
+    def to_dict(self):
+        """Every field as plain JSON-able values (the resolved config of a result file)."""
+        d = dataclasses.asdict(self)
+        d["layers"] = [dataclasses.asdict(x) for x in self.layers]
+        d["projections"] = [dataclasses.asdict(x) for x in self.projections]
+        return d
+
+
+def check_projection_names(cfg, names):
+    """Validate projection names (e.g. of a ``--freeze PROJ`` option).
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    names : iterable of str
+
+    Returns
+    -------
+    list of str
+        ``names``, as a list.
+
+    Raises
+    ------
+    ConfigError
+        ``unknown projection 'X' (projections: W1, W2, G2)`` for the first unknown name.
+    """
+    names = list(names)
+    known = cfg.projection_names
+    for n in names:
+        if n not in known:
+            raise ConfigError(f"{cfg.path}: unknown projection {n!r} (projections: {', '.join(known)})")
+    return names
+
+
+def freeze(cfg, names):
+    """Copy of ``cfg`` with the named projections frozen (no plasticity, step 0).
+
+    Freezing a hidden layer's forward projection makes its feedback projection useless for
+    learning but it is kept (it costs nothing in the rate twin and keeps names stable).
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    names : iterable of str
+
+    Returns
+    -------
+    StackConfig
+    """
+    names = set(check_projection_names(cfg, names))
+    projs = tuple(dataclasses.replace(p, plasticity=None, rule=None, eta=0.0) if p.name in names else p
+                  for p in cfg.projections)
+    return dataclasses.replace(cfg, projections=projs)
+
+
+# ---------------------------------------------------------------------- loading
+def _raw(table, key, dimension, where, default):
+    """A value of a table as written, converted with its unit (ConfigError on a wrong or missing unit)."""
+    from ..spec import parse_quantity
+
+    if key not in table:
+        return default
+    value = table[key]
+    if dimension is None:
+        return value
+    return parse_quantity(value, dimension, f"{where}.{key}")
+
+
+def _unknown(table, allowed, where):
+    extra = sorted(set(table) - set(allowed))
+    if extra:
+        raise ConfigError(f"{where}.{extra[0]}: unknown key; this table takes {', '.join(sorted(allowed))}")
+
+
+def _eta(rule, where):
+    """The rate rule's step (s^2) of a ``[plasticity.*]`` table: ``eta``, or ``int s K(s) ds`` of a
+    balanced pair-STDP window ``A_plus tau_plus^2 + A_minus tau_minus^2`` (``docs/stdp.md``)."""
+    _unknown(rule.params, _RULE_KEYS.get(rule.rule, set()), where)
+    p = rule.params
+    if rule.rule == "rate":
+        if "eta" not in p:
+            raise ConfigError(f"{where}: missing key 'eta'")
+        return p["eta"]
+    for key in ("A_plus", "tau_plus", "tau_minus"):
+        if key not in p:
+            raise ConfigError(f"{where}: missing key {key!r}")
+    a_plus = p["A_plus"]
+    if isinstance(a_plus, bool) or not isinstance(a_plus, (int, float)):
+        raise ConfigError(f"{where}.A_plus: expected a number, got {a_plus!r}")
+    a_minus = p.get("A_minus", a_plus * p["tau_plus"] / p["tau_minus"])
+    if isinstance(a_minus, bool) or not isinstance(a_minus, (int, float)):
+        raise ConfigError(f"{where}.A_minus: expected a number, got {a_minus!r}")
+    return a_plus * p["tau_plus"] ** 2 + a_minus * p["tau_minus"] ** 2
+
+
+def stack_from_data(data, path=None):
+    """Validate a parsed TOML document as a :class:`StackConfig`.
+
+    Parameters
+    ----------
+    data : dict
+        The document (after :func:`spiking_bpdl.spec.apply_overrides`).
+    path : str or Path, optional
+        The file, for error messages.
+
+    Returns
+    -------
+    StackConfig
+    """
+    from ..spec import parse_network
+
+    spec = parse_network(data, path)
+    src = str(path) if path else "<definition>"
+    for table in ("stack", "data", "training"):
+        if table in data and not isinstance(data[table], dict):
+            raise ConfigError(f"{src}: {table}: expected a table")
+    if "stack" not in data:
+        raise ConfigError(f"{src}: missing table [stack]")
+    extra = sorted(set(spec.sections) - {"stack", "data", "training"})
+    if extra:
+        raise ConfigError(f"{src}: {extra[0]}: unknown table; a stack takes [stack], [data] and [training]")
+    st, dat, tr = data["stack"], data.get("data", {}), data.get("training", {})
+    _unknown(st, _STACK_KEYS, f"{src}: stack")
+    _unknown(dat, _DATA_KEYS, f"{src}: data")
+    _unknown(tr, _TRAINING_KEYS, f"{src}: training")
+    order = st.get("layers")
+    if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
+        raise ConfigError(f"{src}: stack.layers: expected a list of population names, got {order!r}")
+    unused = sorted(set(spec.populations) - set(order))
+    if unused:
+        raise ConfigError(f"{src}: populations.{unused[0]}: not in stack.layers {order}")
+    dt = _raw(st, "dt", "time", f"{src}: stack", 0.5e-3)
+    layers = []
+    for i, name in enumerate(order):
+        if name not in spec.populations:
+            raise ConfigError(f"{src}: stack.layers: unknown population {name!r} "
+                              f"(populations: {', '.join(spec.populations)})")
+        pop = spec.populations[name]
+        raw = data["populations"][name]
+        where = f"{src}: populations.{name}"
+        params = {k: v for k, v in raw.items() if k not in ("kind", "size")}
+        if i == 0:
+            _unknown(params, _INPUT_KEYS, where)
+            layers.append(LayerSpec(name, pop.kind, pop.size,
+                                    max_rate=_raw(params, "max_rate", "frequency", where, 100.0),
+                                    encoder=params.get("encoder", "regular"), dt=dt))
+            continue
+        _unknown(params, _LIF_KEYS, where)
+        kw = {k: pop.params[k] for k in ("tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn")
+              if k in pop.params}
+        bias = params.get("bias", 0.0)
+        if isinstance(bias, list):
+            bias = tuple(bias)
+        layers.append(LayerSpec(name, pop.kind, pop.size, bias=bias, dt=dt, **kw))
+    projs = []
+    index = {n: i for i, n in enumerate(order)}
+    for name, p in spec.projections.items():
+        where = f"{src}: projections.{name}"
+        _unknown(p.params, _PROJ_EXTRA, where)
+        _unknown(p.weight, {"init", "std", "low", "high"}, where + ".weight")
+        if p.connectivity != "all":
+            raise ConfigError(f"{where}.connectivity: a stack's projections are all-to-all")
+        role = "feedback" if p.pre in index and p.post in index and index[p.pre] == index[p.post] + 1 else "forward"
+        rule = spec.plasticity[p.plasticity] if p.plasticity else None
+        if rule is not None and rule.rule not in ("pair", "rate"):
+            raise ConfigError(f"{src}: plasticity.{rule.name}.rule: a stack takes 'pair' or 'rate', got {rule.rule!r}")
+        eta = _eta(rule, f"{src}: plasticity.{rule.name}") if rule else 0.0
+        w = p.weight
+        projs.append(ProjSpec(name, p.pre, p.post, role, init=w.get("init", "normal"), std=w.get("std", 0.0),
+                              low=w.get("low", 0.0), high=w.get("high", 0.0), plasticity=p.plasticity,
+                              rule=rule.rule if rule else None, eta=eta, bias=p.params.get("bias")))
+    kw = dict(
+        target=st.get("target", "label"), nudge=st.get("nudge", 1.0),
+        target_rate=_raw(st, "target_rate", "frequency", f"{src}: stack",
+                         layers[0].max_rate if st.get("target") == "input" else 100.0),
+        feedback=st.get("feedback", "trained"),
+        feedback_noise=_raw(st, "feedback_noise", "frequency", f"{src}: stack", 5.0), dt=dt,
+        free_phase=_raw(st, "free_phase", "time", f"{src}: stack", 100e-3),
+        target_phase=_raw(st, "target_phase", "time", f"{src}: stack", 100e-3),
+        plasticity_onset=_raw(st, "plasticity_onset", "time", f"{src}: stack", 50e-3),
+        cycles=st.get("cycles", 1),
+    )
+    kw.update({k: dat[k] for k in _DATA_KEYS if k in dat})
+    kw.update({k: tr[k] for k in _TRAINING_KEYS if k in tr})
+    if isinstance(kw.get("backprop_lr"), dict):
+        kw["backprop_lr"] = tuple(sorted(kw["backprop_lr"].items()))
+    return StackConfig(spec.name, tuple(layers), tuple(projs), path=src, **kw)
+
+
+def load_stack(path, overrides=()):
+    """Load a stack definition (a path or the name of a shipped definition).
+
+    Parameters
+    ----------
+    path : str or Path
+    overrides : iterable of str
+        ``section.key=value`` items applied before validation (:func:`spiking_bpdl.spec.apply_overrides`),
+        e.g. ``"stack.nudge=2"`` or ``"plasticity.rate_W1.eta=1e-6"``.
+
+    Returns
+    -------
+    StackConfig
+    """
+    from ..spec import apply_overrides, read_toml, resolve_network_path
+
+    path = resolve_network_path(path)
+    data = read_toml(path)
+    apply_overrides(data, overrides, str(path))
+    return stack_from_data(data, path)
+
+
+def stack_from_layer_pair(path, overrides=()):
+    """A layer-pair definition (``networks/layer_pair_*.toml``) read as a stack ``input -> hidden -> recon``.
+
+    The ``[layer_pair]`` table's phases and nudge become the ``[stack]`` table, target ``'input'``;
+    keys that only the layer pair's spiking backend reads (``feedback_gain``, ``tau_filter``,
+    ``v_window``, ``rate_eta``, ``weight_updates``, ``trace_reset``, ``block``, ...) are dropped.
+    The stack has no feedback projection ``g`` into the hidden layer (the layer pair routes its
+    reconstruction back through ``W``), so ``W`` is frozen: the stack shares the layer pair's
+    architecture and forward pass, not its encoder's learning rule.
+
+    Parameters
+    ----------
+    path : str or Path
+    overrides : iterable of str
+        Applied to the layer-pair document first.
+
+    Returns
+    -------
+    StackConfig
+    """
+    from ..spec import apply_overrides, read_toml, resolve_network_path
+
+    path = resolve_network_path(path)
+    data = read_toml(path)
+    apply_overrides(data, overrides, str(path))
+    lp = data.pop("layer_pair", {})
+    data["stack"] = {"layers": ["input", "hidden", "recon"], "target": "input",
+                     **{k: lp[k] for k in ("dt", "free_phase", "target_phase", "plasticity_onset", "nudge", "cycles")
+                        if k in lp}}
+    data["training"] = {k: v for k, v in data.get("training", {}).items() if k in _TRAINING_KEYS}
+    data["training"]["samples"] = min(data["training"].get("samples", 1), data["training"].get("train_pool", 50000))
+    if "W" in data.get("projections", {}):
+        data["projections"]["W"].pop("plasticity", None)
+    return stack_from_data(data, path)

@@ -1,0 +1,262 @@
+"""The rate twin of a layer stack and its local learning rule (difference target propagation).
+
+Every LIF layer is replaced by its transfer function ``phi_l``
+(:func:`spiking_bpdl.rate.lif_layer_pair.transfer`, the Siegert rate of the noisy LIF neuron
+with the layer's own parameters). Rates are in Hz, drives in units of the threshold, weights
+dimensionless (a weight ``w`` makes the membrane jump by ``w * v_threshold``)::
+
+    free phase     rho_0 = r_max x                          (input encoder)
+                   a_l   = b_l + tau_m,l rho_(l-1) f_l      rho_l = phi_l(a_l)        l = 1 .. n
+    target phase   rho_n^ = phi_n(a_n + beta (y - rho_n^ / R))        top nudged toward y
+                   rho_l^ = rho_l + g_(l+1)(rho_(l+1)^) - g_(l+1)(rho_(l+1))          l = n-1 .. 1
+                   g_(l+1)(h) = phi_l(c_l + tau_m,l h G_(l+1))                        feedback
+    learning       d f_l = eta_l rho_(l-1) (rho_l^ - rho_l)          forward, every layer
+                   d G_(l+1) = eta_g h~_(l+1) (h~_l - g_(l+1)(h~_(l+1)))             feedback
+                   h~_l = max(rho_l + noise, 0),  h~_(l+1) = phi_(l+1)(b + tau_m h~_l f_(l+1))
+
+``y`` is the clean input (``target = 'input'``, an auto-encoder; ``R = r_max``) or the one-hot
+class repeated over each class's population (``target = 'label'``; ``R = target_rate``).
+The hidden targets are those of difference target propagation (Lee et al. 2015): the
+difference term ``- g(rho_(l+1))`` cancels the reconstruction error of an imperfect ``g``,
+so a layer whose layer above is not nudged keeps its free rate as target. The feedback ``g``
+is trained as a denoising layer pair that reconstructs ``h_l`` from ``f(h_l + noise)``;
+with ``feedback = 'random'`` it stays at its random initial weights (the forward weights
+then have to come into line with it, as in feedback alignment).
+
+Deviations from Lee et al. (2015), and why:
+
+* the updates are the *rate rule* ``eta rho_pre (rho^target - rho)`` (what balanced pair
+  STDP does across the free -> target switch, ``docs/stdp.md``) instead of the gradient of
+  ``||f(h) - h^||^2``, which would carry the factor ``phi'(a)``; the rate difference
+  already carries ``phi'`` of the top layer, and a spiking synapse cannot see ``phi'`` of
+  its post-synaptic neuron;
+* the top target is the nudged rate (a teacher current of strength ``beta``), not
+  ``rho_n - eta^ dL/drho_n``; for a small ``beta`` they agree to first order (tested);
+* the pre-synaptic rate of every update is the free-phase rate;
+* noise is added to rates (Hz) and the noisy rates are clipped at 0, since rates cannot be negative.
+"""
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..rate.lif_layer_pair import transfer, transfer_derivative
+
+__all__ = [
+    "init_weights",
+    "bias",
+    "free_phase",
+    "forward",
+    "output",
+    "predict",
+    "targets_of",
+    "nudged",
+    "feedback",
+    "hidden_targets",
+    "target_prop_updates",
+    "apply_updates",
+]
+
+
+def init_weights(cfg, rng, dtype=np.float64):
+    """Initial weights of every projection, ``(pre size, post size)`` each.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    rng : numpy.random.Generator
+    dtype : numpy dtype
+        ``float32`` for fast training, ``float64`` for the tests.
+
+    Returns
+    -------
+    dict of str to ndarray
+    """
+    sizes = {layer.name: layer.size for layer in cfg.layers}
+    out = {}
+    for p in cfg.projections:
+        shape = (sizes[p.pre], sizes[p.post])
+        if p.init == "normal" and p.std > 0:
+            w = rng.normal(0.0, p.std, shape)
+        elif p.init == "uniform":
+            w = rng.uniform(p.low, p.high, shape)
+        else:
+            w = np.zeros(shape)
+        out[p.name] = w.astype(dtype)
+    return out
+
+
+def bias(cfg, l):
+    """The constant drive of layer ``l`` (a float or one value per neuron)."""
+    b = cfg.layers[l].bias
+    if isinstance(b, str):
+        raise ConfigError(f"{cfg.path}: populations.{cfg.layers[l].name}.bias = 'mean' must be resolved first "
+                          "(a number or one value per neuron)")
+    return np.asarray(b, dtype=np.float64) if isinstance(b, tuple) else b
+
+
+def _phi(u, layer, dtype):
+    return transfer(u, layer).astype(dtype, copy=False)
+
+
+def free_phase(cfg, weights, x):
+    """Free-phase drives and rates of every layer.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    weights : dict of str to ndarray
+    x : ndarray (batch, n_0)
+        Input in [0, 1] (pixel intensities); the encoder's rate is ``r_max x``.
+
+    Returns
+    -------
+    drives : list of ndarray
+        ``[None, a_1, ..., a_n]``.
+    rates : list of ndarray
+        ``[rho_0, ..., rho_n]`` (Hz).
+    """
+    dtype = weights[cfg.projections[0].name].dtype
+    r_max = cfg.layers[0].max_rate
+    drives, rates = [None], [r_max * x]
+    for l in range(1, len(cfg.layers)):
+        layer, W = cfg.layers[l], weights[cfg.forward(l).name]
+        if l == 1:
+            # The same association as the layer pair's forward pass, so the two agree to rounding.
+            a = bias(cfg, l) + layer.tau_m * r_max * (x @ W)
+        else:
+            a = bias(cfg, l) + layer.tau_m * (rates[-1] @ W)
+        drives.append(a)
+        rates.append(_phi(a, layer, dtype))
+    return drives, rates
+
+
+def output(cfg, rates):
+    """The top layer's rates in target units, ``rho_n / R``."""
+    return rates[-1] / cfg.target_rate
+
+
+def forward(cfg, weights, x):
+    """The deterministic rate forward pass (no nudge): the top layer's ``rho_n / R``.
+
+    For ``networks/layer_pair_mnist.toml`` read as a stack this is
+    :func:`spiking_bpdl.rate.lif_layer_pair.forward`.
+    """
+    return output(cfg, free_phase(cfg, weights, x)[1])
+
+
+def predict(cfg, weights, x, batch=2000):
+    """Predicted classes (argmax of each class population's mean rate) of a classifier."""
+    if cfg.target != "label":
+        raise ConfigError(f"{cfg.path}: stack.target = {cfg.target!r} has no classes to predict")
+    out = []
+    for s in range(0, x.shape[0], batch):
+        r = free_phase(cfg, weights, x[s:s + batch])[1][-1]
+        out.append(r.reshape(r.shape[0], cfg.n_classes, cfg.per_class).mean(axis=2).argmax(axis=1))
+    return np.concatenate(out)
+
+
+def targets_of(cfg, x, labels=None, dtype=np.float64):
+    """The top layer's target ``y`` in [0, 1]: the clean input, or the one-hot class per class population."""
+    if cfg.target == "input":
+        return np.asarray(x, dtype=dtype)
+    y = np.zeros((len(labels), cfg.n_classes), dtype=dtype)
+    y[np.arange(len(labels)), labels] = 1
+    return np.repeat(y, cfg.per_class, axis=1)
+
+
+def nudged(cfg, a, y, iterations=6):
+    """Target-phase rate of the top layer: the root of ``r = phi(a + beta (y - r / R))`` per unit.
+
+    ``h(r) = r - phi(a + beta (y - r/R))`` is increasing (``h' = 1 + beta phi' / R >= 1``), so
+    the root is unique; Newton's method from ``phi(a)`` converges in a few steps (clipped at 0).
+    """
+    layer = cfg.layers[-1]
+    k = cfg.nudge / cfg.target_rate
+    dtype = y.dtype
+    r = _phi(a, layer, dtype)
+    for _ in range(iterations):
+        u = a + cfg.nudge * y - k * r
+        h = r - _phi(u, layer, dtype)
+        r = np.maximum(r - h / (1.0 + k * transfer_derivative(u, layer).astype(dtype, copy=False)), 0.0)
+    return r
+
+
+def feedback(cfg, weights, l, rho_above):
+    """``g_(l+1)(rho_above)``: rates of layer ``l``'s units driven by layer ``l+1`` through the feedback weights."""
+    g = cfg.feedback_into(l)
+    if g is None:
+        raise ConfigError(f"{cfg.path}: layer {cfg.layers[l].name} has no feedback projection")
+    layer = cfg.layers[l]
+    b = cfg.feedback_bias(l)
+    b = np.asarray(b, dtype=np.float64) if isinstance(b, tuple) else b
+    return _phi(b + layer.tau_m * (rho_above @ weights[g.name]), layer, rho_above.dtype)
+
+
+def hidden_targets(cfg, weights, rates, top_target):
+    """Targets ``[None, rho_1^, ..., rho_n^]`` by difference target propagation from ``top_target``.
+
+    Layers below a layer without feedback projection keep their free rates as targets
+    (``None`` entries are filled with the free rates).
+    """
+    n = len(cfg.layers) - 1
+    targets = [None] * (n + 1)
+    targets[n] = top_target
+    for l in range(n - 1, 0, -1):
+        if cfg.feedback_into(l) is None:
+            targets[l] = rates[l]
+            continue
+        targets[l] = rates[l] + feedback(cfg, weights, l, targets[l + 1]) - feedback(cfg, weights, l, rates[l + 1])
+    return targets
+
+
+def target_prop_updates(cfg, weights, x, y, rng=None):
+    """Weight changes of one minibatch (summed over its rows) under the stack's local rule.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    weights : dict of str to ndarray
+    x : ndarray (batch, n_0)
+        The (possibly corrupted) input in [0, 1].
+    y : ndarray (batch, n_n)
+        The top layer's target (:func:`targets_of`).
+    rng : numpy.random.Generator, optional
+        Noise for the feedback's denoising training (needed when a feedback projection learns).
+
+    Returns
+    -------
+    updates : dict of str to ndarray
+        One entry per plastic projection (frozen ones are absent).
+    info : dict
+        ``drives``, ``rates`` (free phase) and ``targets``.
+    """
+    drives, rates = free_phase(cfg, weights, x)
+    top = nudged(cfg, drives[-1], y)
+    targets = hidden_targets(cfg, weights, rates, top)
+    updates = {}
+    for l in range(1, len(cfg.layers)):
+        f = cfg.forward(l)
+        if f.plastic:
+            updates[f.name] = f.eta * (rates[l - 1].T @ (targets[l] - rates[l]))
+    if cfg.feedback == "trained":
+        for l in range(1, len(cfg.layers) - 1):
+            g = cfg.feedback_into(l)
+            if g is None or not g.plastic:
+                continue
+            if rng is None:
+                raise ValueError("target_prop_updates needs an rng to train the feedback projections")
+            noisy = rates[l] + rng.normal(0.0, cfg.feedback_noise, rates[l].shape).astype(rates[l].dtype)
+            noisy = np.maximum(noisy, 0.0)
+            above = cfg.layers[l + 1]
+            a = bias(cfg, l + 1) + above.tau_m * (noisy @ weights[cfg.forward(l + 1).name])
+            h_above = _phi(a, above, noisy.dtype)
+            recon = feedback(cfg, weights, l, h_above)
+            updates[g.name] = g.eta * (h_above.T @ (noisy - recon))
+    return updates, {"drives": drives, "rates": rates, "targets": targets}
+
+
+def apply_updates(weights, updates, scale=1.0):
+    """Add ``scale * updates`` to the weights in place (the learning-rate schedule's factor)."""
+    for name, d in updates.items():
+        weights[name] += (scale * d).astype(weights[name].dtype, copy=False)
+    return weights

@@ -1,0 +1,269 @@
+"""Layer stacks: definitions, the rate twin's target propagation, exact backprop."""
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from finite_diff import numeric_grad
+from spiking_bpdl.errors import ConfigError
+from spiking_bpdl.rate import lif_layer_pair as lp
+from spiking_bpdl.spec import read_toml
+from spiking_bpdl.stack import (StackConfig, check_projection_names, freeze, load_stack, stack_from_data,
+                                stack_from_layer_pair)
+from spiking_bpdl.stack import backprop, twin
+from spiking_bpdl.stack.train import alignment, load_splits, train
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSIFIER = REPO / "networks" / "classifier_mnist.toml"
+DEEP = REPO / "networks" / "classifier_mnist_deep.toml"
+
+
+def small_doc(hidden=(12,), source="embedded"):
+    """A classifier on 7x7 digits (downsample 4): 49 -> hidden... -> 10, with feedback into every hidden layer."""
+    names = ["input", *[f"h{i + 1}" for i in range(len(hidden))], "out"]
+    sizes = [49, *hidden, 10]
+    lif = {"kind": "lif", "tau_m": "20 ms", "v_threshold": "20 mV", "v_reset": "0 mV", "t_ref": "2 ms",
+           "sigma": "2 mV", "tau_syn": "5 ms"}
+    pops = {"input": {"kind": "poisson", "size": 49, "max_rate": "200 Hz", "encoder": "regular"}}
+    for name, size in zip(names[1:], sizes[1:]):
+        pops[name] = {**lif, "size": size, "bias": 1.0 if name == "out" else 0.3}
+    projs, plast = {}, {}
+    for i in range(1, len(names)):
+        projs[f"W{i}"] = {"pre": names[i - 1], "post": names[i], "weight": {"init": "normal", "std": 0.1},
+                          "plasticity": f"r{i}"}
+        plast[f"r{i}"] = {"rule": "rate", "eta": 1e-6}
+        if i < len(names) - 1:
+            projs[f"G{i + 1}"] = {"pre": names[i + 1], "post": names[i], "weight": {"init": "normal", "std": 0.1},
+                                  "plasticity": f"g{i + 1}", "bias": 1.0}
+            plast[f"g{i + 1}"] = {"rule": "rate", "eta": 1e-6}
+    return {"network": {"name": "small_stack"}, "populations": pops, "projections": projs, "plasticity": plast,
+            "stack": {"layers": names, "target": "label", "target_rate": "100 Hz", "nudge": 1.0,
+                      "feedback_noise": "5 Hz", "dt": "0.5 ms", "free_phase": "100 ms", "target_phase": "50 ms",
+                      "plasticity_onset": "50 ms"},
+            "data": {"dataset": "mnist", "source": source, "downsample": 4},
+            "training": {"samples": 1000, "passes": 1, "minibatch": 20, "eval_every": 500, "train_pool": 1667,
+                         "validation_samples": 333, "test_samples": 100, "backprop_lr": 1e-3}}
+
+
+def small(hidden=(12,), **changes):
+    return stack_from_data(small_doc(hidden), "small.toml") if not changes else dataclasses.replace(
+        stack_from_data(small_doc(hidden), "small.toml"), **changes)
+
+
+# ---------------------------------------------------------------------- definitions
+def test_shipped_classifiers_load():
+    one, deep = load_stack(CLASSIFIER), load_stack(DEEP)
+    assert [layer.size for layer in one.layers] == [784, 1000, 10]
+    assert one.depth == 1 + 1 and deep.depth == 3
+    assert one.target == deep.target == "label"
+    assert max(layer.size for layer in one.layers[1:-1]) <= 1000
+    assert one.train_pool == 50000 and one.validation_samples == 10000 and one.passes <= 3
+    assert [p.role for p in one.projections] == ["forward", "forward", "feedback"]
+
+
+@pytest.mark.parametrize("override, key", [
+    ("stack.bogus=1", "stack.bogus"),
+    ("training.epochs=3", "training.epochs"),
+    ("populations.hidden.tau_mem=1", "populations.hidden.tau_mem"),
+    ("stack.nudge=nan", "stack.nudge"),
+    ("stack.target_rate=inf", "stack.target_rate"),
+    ("populations.hidden.bias=inf", "populations.hidden.bias"),
+    ("stack.free_phase=140 mV", "stack.free_phase"),
+    ("stack.target_rate=100", "stack.target_rate"),
+    ("populations.hidden.tau_m=20 mV", "populations.hidden.tau_m"),
+    ('projections.W2.pre="nowhere"', "projections.W2.pre"),
+    ('stack.target="reward"', "stack.target"),
+    ('stack.feedback="learned"', "stack.feedback"),
+    ("training.passes=4", "training.passes"),
+    ("training.samples=60000", "training.samples"),
+    ("stack.plasticity_onset=200 ms", "stack.plasticity_onset"),
+    ("plasticity.rule_W1.eta=-1", "plasticity.rule_W1"),
+    ("plasticity.rule_W1.eta=0", "plasticity.rule_W1"),
+    ('projections.W2.weight.init="orthogonal"', "projections.W2.weight.init"),
+    ("training.backprop_lr.G2=0.1", "training.backprop_lr"),
+    ("populations.output.size=15", "populations.output.size"),
+])
+def test_every_bad_value_is_one_line_naming_file_and_key(override, key):
+    with pytest.raises(ConfigError) as err:
+        load_stack(CLASSIFIER, [override])
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert str(CLASSIFIER) in msg
+    assert key in msg
+
+
+def test_structural_errors():
+    doc = small_doc()
+    doc["projections"]["W1"]["post"] = "out"  # input -> out skips a layer
+    with pytest.raises(ConfigError, match=r"projections.W1.*neither forward"):
+        stack_from_data(doc, "s.toml")
+    doc = small_doc()
+    del doc["projections"]["G2"]
+    with pytest.raises(ConfigError, match=r"projections.W1: hidden layer h1 learns but has no feedback"):
+        stack_from_data(doc, "s.toml")
+    doc["projections"]["W1"].pop("plasticity")  # frozen hidden layer: no feedback needed
+    assert not stack_from_data(doc, "s.toml").forward(1).plastic
+    doc = small_doc()
+    doc["stack"]["layers"] = ["input", "h1", "ghost", "out"]
+    with pytest.raises(ConfigError, match=r"stack.layers: unknown population 'ghost'"):
+        stack_from_data(doc, "s.toml")
+
+
+def test_replace_cannot_bypass_validation():
+    cfg = small()
+    for change in ({"nudge": -1.0}, {"nudge": math.nan}, {"target": "reward"}, {"passes": 5}, {"cycles": 0},
+                   {"layers": cfg.layers[:1]},
+                   {"projections": cfg.projections[1:]}):
+        with pytest.raises(ConfigError):
+            dataclasses.replace(cfg, **change)
+    layer = dataclasses.replace(cfg.layers[1], tau_m=-0.02)
+    with pytest.raises(ConfigError, match=r"populations.h1.tau_m"):
+        dataclasses.replace(cfg, layers=(cfg.layers[0], layer, cfg.layers[2]))
+
+
+def test_projection_names_for_freeze():
+    cfg = load_stack(CLASSIFIER)
+    assert check_projection_names(cfg, ["W1", "G2"]) == ["W1", "G2"]
+    with pytest.raises(ConfigError) as err:
+        check_projection_names(cfg, ["W1", "W9"])
+    assert str(err.value).endswith("unknown projection 'W9' (projections: W1, W2, G2)")
+    frozen = freeze(cfg, ["W1"])
+    assert not frozen.projection("W1").plastic and frozen.projection("W2").plastic
+
+
+# ---------------------------------------------------------------------- the layer pair as a stack
+def test_layer_pair_is_a_stack_with_the_same_forward_pass():
+    pair = lp.load_layer_pair("networks/layer_pair_mnist.toml")
+    stack = stack_from_layer_pair("networks/layer_pair_mnist.toml")
+    assert [layer.size for layer in stack.layers] == [784, 256, 784] and stack.target == "input"
+    rng = np.random.default_rng(3)
+    images = rng.random((50, 784)) ** 3  # sparse-ish bright pixels, like digits
+    pair = lp.with_mean_bias(pair, images)
+    recon = dataclasses.replace(stack.layers[2], bias=pair.bias_recon)
+    stack = dataclasses.replace(stack, layers=(*stack.layers[:2], recon))
+    W, V = lp.init_weights(dataclasses.replace(pair, v_init_std=0.01), rng)
+    x = images[:20]
+    expected = lp.forward(x, W, V, pair)
+    got = twin.forward(stack, {"W": W, "V": V}, x)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert stack.projection("V").eta == pytest.approx(pair.eta_V, rel=1e-12)
+
+
+# ---------------------------------------------------------------------- backprop and the local rule
+@pytest.mark.parametrize("hidden", [(8,), (7, 6)])
+def test_backprop_matches_finite_differences(hidden):
+    cfg = small(hidden)
+    rng = np.random.default_rng(0)
+    weights = twin.init_weights(cfg, rng)
+    x = rng.random((5, 49))
+    y = twin.targets_of(cfg, x, rng.integers(0, 10, 5))
+    grads, J, _ = backprop.gradients(cfg, weights, x, y)
+    assert J == pytest.approx(backprop.loss(cfg, weights, x, y), rel=1e-14)
+    for name, g in grads.items():
+        num = numeric_grad(lambda: backprop.loss(cfg, weights, x, y), weights[name], eps=1e-7)
+        # phi is piecewise linear (a table, 0.01 threshold units per segment): the central difference is
+        # exact inside a segment, so the only error is rounding, ~1e-16 * J / eps per entry.
+        np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-7 * J)
+
+
+def test_output_delta_rule_is_scaled_gradient_for_small_nudge():
+    rng = np.random.default_rng(1)
+    cfg0 = small()
+    weights = twin.init_weights(cfg0, rng)
+    x = rng.random((30, 49))
+    y = twin.targets_of(cfg0, x, rng.integers(0, 10, 30))
+    rel = []
+    for beta in (1e-3, 1e-4):
+        cfg = dataclasses.replace(cfg0, nudge=beta)
+        upd, info = twin.target_prop_updates(cfg, weights, x, y, np.random.default_rng(2))
+        grads, _, _ = backprop.gradients(cfg, weights, x, y)
+        top, eta, tau, R = cfg.layers[-1], cfg.forward(2).eta, cfg.layers[-1].tau_m, cfg.target_rate
+        expected = -eta * beta * R / tau * grads["W2"]
+        # phi is piecewise linear. The nudged drive a + beta e' lies between a and a + beta e (e = y - r/R is
+        # the free error, e' = e - dr/R the target-phase one), an interval shorter than a segment (0.01),
+        # so dr = s_bar beta e' with s_bar between the slopes s0 = phi'(a) and s1 = phi'(a + beta e). Hence
+        # |dr - s0 beta e| <= |s1 - s0| beta |e| + s_max beta |dr| / R  per unit, and the update's entries
+        # deviate from the scaled gradient by at most eta rho_pre^T (that bound).
+        a = info["drives"][-1]
+        e = y - info["rates"][-1] / R
+        s0, s1 = lp.transfer_derivative(a, top), lp.transfer_derivative(a + beta * e, top)
+        dr = info["targets"][-1] - info["rates"][-1]
+        # Newton stops after a fixed number of steps: its residual r' - phi(a + beta e') adds to dr; and
+        # dr = r' - r and s0 beta e are exact only to a few ulp of the rates and of themselves.
+        residual = info["targets"][-1] - lp.transfer(a + beta * (y - info["targets"][-1] / R), top)
+        ulp = 8 * np.finfo(float).eps * (info["targets"][-1] + info["rates"][-1] + np.abs(s0 * beta * e))
+        unit = (np.abs(s1 - s0) * beta * np.abs(e) + np.maximum(s0, s1) * beta * np.abs(dr) / R
+                + 2 * np.abs(residual) + ulp)
+        bound = eta * (info["rates"][1].T @ unit)
+        dev = np.abs(upd["W2"] - expected)
+        assert np.all(dev <= bound)
+        rel.append(np.linalg.norm(upd["W2"] - expected) / np.linalg.norm(expected))
+    # and the rule is the scaled gradient up to a deviation that vanishes with beta
+    assert rel[0] < 0.05 and rel[1] < rel[0]
+
+
+def _small_trained(frozen=()):
+    doc = small_doc((24,))
+    doc["projections"]["W1"]["weight"]["std"] = 0.1
+    doc["populations"]["h1"]["bias"] = 0.5
+    doc["plasticity"]["r1"]["eta"] = 1e-6
+    doc["plasticity"]["r2"]["eta"] = 1e-5
+    doc["plasticity"]["g2"]["eta"] = 1e-5
+    doc["training"].update(samples=1667, passes=3, eval_every=1667)
+    cfg = freeze(stack_from_data(doc, "small.toml"), frozen)
+    data = load_splits(cfg)
+    return cfg, data, train(cfg, "target_prop", data, seed=0, dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def trained_small():
+    """A 49-24-10 classifier on 7x7 embedded digits, trained by target propagation (3 passes of 1,667 digits)."""
+    return _small_trained()
+
+
+def test_hidden_target_prop_update_follows_the_gradient(trained_small):
+    cfg, data, res = trained_small
+    rng = np.random.default_rng(5)
+    cos, cos_shuffled = [], []
+    y_all = twin.targets_of(cfg, data["x_val"], data["l_val"])
+    for k in range(15):
+        idx = rng.choice(len(y_all), 20, replace=False)
+        al = alignment(cfg, res["weights"], data["x_val"][idx], y_all[idx], rng)["W1"]
+        cos.append(al["cos"])
+        cos_shuffled.append(al["cos_shuffled"])
+    cos, cos_shuffled = np.array(cos), np.array(cos_shuffled)
+    se = np.sqrt(cos.var(ddof=1) / cos.size + cos_shuffled.var(ddof=1) / cos_shuffled.size)
+    # a random hidden update has cosine 0 with the gradient (and so has the shuffled control, on average):
+    # demand a positive alignment and a gap to the control of 3 standard errors each
+    assert cos.mean() > 3 * cos.std(ddof=1) / np.sqrt(cos.size)
+    assert cos.mean() - cos_shuffled.mean() > 3 * se
+
+
+def test_frozen_projections_do_not_change(trained_small):
+    cfg, data, _ = trained_small
+    frozen = freeze(cfg, ["W1", "G2"])
+    w0 = twin.init_weights(frozen, np.random.default_rng(0))
+    res = train(dataclasses.replace(frozen, samples=200), "target_prop", data, weights=w0, seed=0,
+                dtype=np.float64)
+    np.testing.assert_array_equal(res["weights"]["W1"], w0["W1"])
+    np.testing.assert_array_equal(res["weights"]["G2"], w0["G2"])
+    assert not np.array_equal(res["weights"]["W2"], w0["W2"])
+    upd, _ = twin.target_prop_updates(frozen, w0, data["x_train"][:5],
+                                      twin.targets_of(frozen, None, data["l_train"][:5]))
+    assert set(upd) == {"W2"}
+    res = train(dataclasses.replace(frozen, samples=200), "backprop", data, weights=w0, seed=0, dtype=np.float64)
+    np.testing.assert_array_equal(res["weights"]["W1"], w0["W1"])
+
+
+def test_training_learns_the_small_problem(trained_small):
+    cfg, data, res = trained_small
+    assert res["curve"][0]["val"] < 0.2  # chance level before learning (10 classes)
+    # learning the hidden layer matters: the hidden-frozen ablation (output still learning) scores lower
+    # by more than 3 standard errors of the difference of two accuracies on the same validation digits
+    _, _, frozen = _small_trained(frozen=["W1", "G2"])
+    n = len(data["l_val"])
+    se = np.sqrt((res["val"] * (1 - res["val"]) + frozen["val"] * (1 - frozen["val"])) / n)
+    assert res["val"] - frozen["val"] > 3 * se
