@@ -46,9 +46,9 @@ def summarize(paths, png=None):
     rows = [json.loads(Path(p).read_text()) for p in paths]
     for r in rows:
         best = r["picked"]
-        align = best["curve"][-1].get("alignment") if best["curve"] else None
+        align = next((c["alignment"] for c in reversed(best["curve"]) if "alignment" in c), None)
         print(f"{r['label']:<28} {r['method']:<12} val {best['val']:.4f}  test {r.get('test')}  "
-              f"overrides {best['overrides']}  alignment(last) {align}")
+              f"overrides {best['overrides']}  alignment (last measured) {align}")
     if png:
         import matplotlib.pyplot as plt
 

@@ -10,6 +10,8 @@ dimensionless (a weight ``w`` makes the membrane jump by ``w * v_threshold``)::
     target phase   rho_n^ = phi_n(a_n + beta (y - rho_n^ / R))        top nudged toward y
                    rho_l^ = rho_l + g_(l+1)(rho_(l+1)^) - g_(l+1)(rho_(l+1))          l = n-1 .. 1
                    g_(l+1)(h) = phi_l(c_l + tau_m,l h G_(l+1))                        feedback
+      or, hidden_target = 'current':
+                   rho_l^ = phi_l(a_l + tau_m,l (rho_(l+1)^ - rho_(l+1)) G_(l+1))
     learning       d f_l = eta_l rho_(l-1) (rho_l^ - rho_l)          forward, every layer
                    d G_(l+1) = eta_g h~_(l+1) (h~_l - g_(l+1)(h~_(l+1)))             feedback
                    h~_l = max(rho_l + noise, 0),  h~_(l+1) = phi_(l+1)(b + tau_m h~_l f_(l+1))
@@ -22,6 +24,15 @@ so a layer whose layer above is not nudged keeps its free rate as target. The fe
 is trained as a denoising layer pair that reconstructs ``h_l`` from ``f(h_l + noise)``;
 with ``feedback = 'random'`` it stays at its random initial weights (the forward weights
 then have to come into line with it, as in feedback alignment).
+
+``hidden_target = 'current'`` is the form a spiking network realizes directly: in the target
+phase the feedback synapses ``G`` carry the *change* of the layer above into layer ``l`` as a
+current, and the layer's rate moves by its own transfer function. Lee et al.'s difference is
+taken after the feedback units' nonlinearity (``phi_l`` at the feedback units' operating point
+``c_l``); here it is taken before it and passed through ``phi_l`` at the layer's own drive
+``a_l``, so a silent neuron stays silent under a small push, as under backprop (whose factor
+is ``phi_l'(a_l)``). With ``G_(l+1) = f_(l+1)^T`` the update is then the scaled backprop gradient to
+first order in ``beta`` (tested); a trained ``G`` approximates the inverse of ``f`` instead.
 
 Deviations from Lee et al. (2015), and why:
 
@@ -192,20 +203,28 @@ def feedback(cfg, weights, l, rho_above):
     return _phi(b + layer.tau_m * (rho_above @ weights[g.name]), layer, rho_above.dtype)
 
 
-def hidden_targets(cfg, weights, rates, top_target):
-    """Targets ``[None, rho_1^, ..., rho_n^]`` by difference target propagation from ``top_target``.
+def hidden_targets(cfg, weights, drives, rates, top_target):
+    """Targets ``[None, rho_1^, ..., rho_n^]`` propagated down from ``top_target`` through the feedback.
 
-    Layers below a layer without feedback projection keep their free rates as targets
-    (``None`` entries are filled with the free rates).
+    ``hidden_target = 'rate'``: ``rho_l^ = rho_l + g(rho_(l+1)^) - g(rho_(l+1))`` (difference target
+    propagation). ``'current'``: ``rho_l^ = phi_l(a_l + tau_m,l (rho_(l+1)^ - rho_(l+1)) G_(l+1))``, the
+    difference of the feedback units' input currents injected into layer ``l``. A layer whose
+    feedback projection is missing keeps its free rates as target (and so do all layers below it).
     """
     n = len(cfg.layers) - 1
     targets = [None] * (n + 1)
     targets[n] = top_target
     for l in range(n - 1, 0, -1):
-        if cfg.feedback_into(l) is None:
+        g = cfg.feedback_into(l)
+        if g is None:
             targets[l] = rates[l]
-            continue
-        targets[l] = rates[l] + feedback(cfg, weights, l, targets[l + 1]) - feedback(cfg, weights, l, rates[l + 1])
+        elif cfg.hidden_target == "current":
+            layer = cfg.layers[l]
+            du = layer.tau_m * ((targets[l + 1] - rates[l + 1]) @ weights[g.name])
+            targets[l] = _phi(drives[l] + du, layer, rates[l].dtype)
+        else:
+            targets[l] = (rates[l] + feedback(cfg, weights, l, targets[l + 1])
+                          - feedback(cfg, weights, l, rates[l + 1]))
     return targets
 
 
@@ -232,7 +251,7 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
     """
     drives, rates = free_phase(cfg, weights, x)
     top = nudged(cfg, drives[-1], y)
-    targets = hidden_targets(cfg, weights, rates, top)
+    targets = hidden_targets(cfg, weights, drives, rates, top)
     updates = {}
     for l in range(1, len(cfg.layers)):
         f = cfg.forward(l)
