@@ -282,7 +282,15 @@ def test_current_targets_with_transposed_feedback_are_the_scaled_gradient():
     rng = np.random.default_rng(4)
     weights = twin.init_weights(cfg0, rng)
     weights["G2"], weights["G3"] = weights["W2"].T.copy(), weights["W3"].T.copy()
+    # feedback = 'transposed' reads f^T itself: the same targets as a copy of f^T in G
+    transposed = dataclasses.replace(cfg0, feedback="transposed")
     x = rng.random((30, 49))
+    y = twin.targets_of(cfg0, x, rng.integers(0, 10, 30))
+    w_no_g = dict(weights, G2=np.zeros_like(weights["G2"]), G3=np.zeros_like(weights["G3"]))
+    a, _ = twin.target_prop_updates(transposed, w_no_g, x, y)
+    b, _ = twin.target_prop_updates(freeze(cfg0, ["G2", "G3"]), weights, x, y)
+    for name in ("W1", "W2", "W3"):
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=0)
     y = twin.targets_of(cfg0, x, rng.integers(0, 10, 30))
     grads, _, _ = backprop.gradients(cfg0, weights, x, y)
     rel = {}

@@ -38,8 +38,10 @@ __all__ = [
 
 #: What the top layer is taught: the clean input (auto-encoder) or the one-hot class (classifier).
 TARGETS = ("input", "label")
-#: Feedback ``g``: trained as a denoising inverse of ``f`` (difference target propagation), or fixed random.
-FEEDBACK_MODES = ("trained", "random")
+#: Feedback ``g``: trained as a denoising inverse of ``f`` (difference target propagation), fixed random, or
+#: the transpose of ``f`` (weight transport: a control that is not biologically plausible, which makes
+#: ``hidden_target = 'current'`` backprop to first order in the nudge).
+FEEDBACK_MODES = ("trained", "random", "transposed")
 #: How a hidden layer's target is formed from the feedback: in rate space (Lee et al. 2015) or as a current.
 HIDDEN_TARGETS = ("rate", "current")
 _WEIGHT_INITS = ("normal", "zero", "uniform")

@@ -23,7 +23,9 @@ difference term ``- g(rho_(l+1))`` cancels the reconstruction error of an imperf
 so a layer whose layer above is not nudged keeps its free rate as target. The feedback ``g``
 is trained as a denoising layer pair that reconstructs ``h_l`` from ``f(h_l + noise)``;
 with ``feedback = 'random'`` it stays at its random initial weights (the forward weights
-then have to come into line with it, as in feedback alignment).
+then have to come into line with it, as in feedback alignment); ``feedback = 'transposed'``
+uses ``f_(l+1)^T`` instead of ``G`` (weight transport, not plausible: a control that separates the
+quality of the learnt feedback from the rest of the scheme).
 
 ``hidden_target = 'current'`` is the form a spiking network realizes directly: in the target
 phase the feedback synapses ``G`` carry the *change* of the layer above into layer ``l`` as a
@@ -62,6 +64,7 @@ __all__ = [
     "targets_of",
     "nudged",
     "feedback",
+    "feedback_weights",
     "hidden_targets",
     "target_prop_updates",
     "apply_updates",
@@ -200,7 +203,15 @@ def feedback(cfg, weights, l, rho_above):
     layer = cfg.layers[l]
     b = cfg.feedback_bias(l)
     b = np.asarray(b, dtype=np.float64) if isinstance(b, tuple) else b
-    return _phi(b + layer.tau_m * (rho_above @ weights[g.name]), layer, rho_above.dtype)
+    return _phi(b + layer.tau_m * (rho_above @ feedback_weights(cfg, weights, l)), layer, rho_above.dtype)
+
+
+def feedback_weights(cfg, weights, l):
+    """The weights ``G_(l+1)`` of the feedback into layer ``l``: its own, or ``f_(l+1)^T`` when
+    ``feedback = 'transposed'`` (the weight-transport control)."""
+    if cfg.feedback == "transposed":
+        return weights[cfg.forward(l + 1).name].T
+    return weights[cfg.feedback_into(l).name]
 
 
 def hidden_targets(cfg, weights, drives, rates, top_target):
@@ -220,7 +231,7 @@ def hidden_targets(cfg, weights, drives, rates, top_target):
             targets[l] = rates[l]
         elif cfg.hidden_target == "current":
             layer = cfg.layers[l]
-            du = layer.tau_m * ((targets[l + 1] - rates[l + 1]) @ weights[g.name])
+            du = layer.tau_m * ((targets[l + 1] - rates[l + 1]) @ feedback_weights(cfg, weights, l))
             targets[l] = _phi(drives[l] + du, layer, rates[l].dtype)
         else:
             targets[l] = (rates[l] + feedback(cfg, weights, l, targets[l + 1])
