@@ -38,6 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
 from spiking_bpdl._io import atomic_path  # noqa: E402
 from spiking_bpdl.reproduce import PART_NAMES, format_row, md_cell as _cell  # noqa: E402
 
@@ -156,9 +158,30 @@ def _train_throughput_rows(d):
               f"synaptic events/s; {spc['median']:.1f}× in CPU time ({spc['min']:.1f}–{spc['max']:.1f}); "
               f"{verdict(sp, targets['c_over_a'])} under this protocol"]
     first_block = cpp["one_time_s"]["first_block_incl_build"]
-    return [(setup, first[0], cmd),
-            (f"same engine on cpp_standalone, data and weights through `run_args`, one thread (steady state; the first "
-             f"block, {first_block:.0f} s with compilation, is not in the rate)", second[0], "same command")]
+    out = [(setup, first[0], cmd),
+           (f"same engine on cpp_standalone, data and weights through `run_args`, one thread (steady state; the first "
+            f"block, {first_block:.0f} s with compilation, is not in the rate)", second[0], "same command")]
+    nest = rows_.get("e_nest_peer")
+    if nest and "skipped" not in nest:
+        def events_per_sample(row):
+            return float(np.median([r["synaptic_events"] / r["samples"] for r in row["repetitions"]]))
+
+        extra = events_per_sample(nest) / events_per_sample(cpp) - 1
+        sv, se = cpp["speedup_vs_nest"], cpp["speedup_vs_nest_events_per_s"]
+        out.append((f"peer simulator: the same network in NEST {nest['nest']} (`stdp_synapse` on W and V, one "
+                    f"`nest.Prepare()`, per sample the generators set and one `nest.Run`, "
+                    f"{nest['local_num_threads']} thread, {nest['neuron_model']}); no phase sign gates, one sign per "
+                    f"weight and an open-loop teacher, so NEST's network does {extra:.0%} more synaptic events per "
+                    "sample (`docs/layer_pairs.md`, \"The NEST peer\")",
+                    f"this engine on cpp_standalone: **{sv['median']:.1f}×** NEST's samples/s, median of "
+                    f"{nest['n_repetitions']} (range {sv['min']:.1f}–{sv['max']:.1f}), **{se['median']:.1f}×** its "
+                    f"synaptic events/s ({se['min']:.1f}–{se['max']:.1f}); NEST "
+                    f"{_median_range(nest['samples_per_s'], '.2f')} samples/s, "
+                    f"{nest['synaptic_events_per_s']['median']:.2e} events/s",
+                    "same command (the row runs when nest-simulator is installed: `pip install -e '.[bench]'`)"))
+    elif nest:
+        out.append(("peer simulator: NEST", f"not measured ({nest['skipped']})", "same command"))
+    return out
 
 
 def _stdp_throughput_rows(d):
