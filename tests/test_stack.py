@@ -78,6 +78,7 @@ def test_shipped_classifiers_load():
     ('stack.target="reward"', "stack.target"),
     ('stack.feedback="learned"', "stack.feedback"),
     ('stack.hidden_target="voltage"', "stack.hidden_target"),
+    ("stack.feedback_decay=-1", "stack.feedback_decay"),
     ("training.passes=4", "training.passes"),
     ("training.samples=60000", "training.samples"),
     ("stack.plasticity_onset=200 ms", "stack.plasticity_onset"),
@@ -308,3 +309,23 @@ def test_current_targets_with_transposed_feedback_are_the_scaled_gradient():
         # ten times less nudge must make it several times smaller
         assert rel[name, 1e-4] < 5 * 1e-4 * s_max / cfg0.target_rate
         assert rel[name, 1e-4] < rel[name, 1e-3] / 3
+
+
+def test_mirror_feedback_learns_the_transpose_of_the_forward_weights():
+    """feedback = 'mirror' from G = 0: noise-driven pairing makes G parallel to f^T (no weight transport)."""
+    doc = small_doc((24,))
+    doc["projections"]["W1"]["weight"]["std"] = 0.1
+    doc["populations"]["h1"]["bias"] = 0.5
+    doc["projections"]["G2"]["weight"]["std"] = 0.0
+    doc["plasticity"]["r1"]["eta"] = 1e-6
+    doc["plasticity"]["r2"]["eta"] = 1e-5
+    doc["plasticity"]["g2"]["eta"] = 1e-5
+    doc["stack"].update(feedback="mirror", hidden_target="current", feedback_decay=10.0, feedback_noise="20 Hz")
+    doc["training"].update(samples=1667, passes=3, eval_every=1667)
+    cfg = stack_from_data(doc, "small.toml")
+    res = train(cfg, "target_prop", load_splits(cfg), seed=0, dtype=np.float64)
+    G, W = res["weights"]["G2"], res["weights"]["W2"]
+    cos = np.sum(G * W.T) / (np.linalg.norm(G) * np.linalg.norm(W))
+    # unrelated 240-entry matrices have cosines of about +-1/sqrt(240) = 0.065; the mirror reaches ~0.9
+    assert cos > 0.8
+    assert res["val"] > 0.7

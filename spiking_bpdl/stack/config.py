@@ -38,10 +38,11 @@ __all__ = [
 
 #: What the top layer is taught: the clean input (auto-encoder) or the one-hot class (classifier).
 TARGETS = ("input", "label")
-#: Feedback ``g``: trained as a denoising inverse of ``f`` (difference target propagation), fixed random, or
-#: the transpose of ``f`` (weight transport: a control that is not biologically plausible, which makes
+#: Feedback ``g``: trained as a denoising inverse of ``f`` (difference target propagation), fixed random,
+#: trained as a mirror of ``f`` (noise-driven, ``G -> f^T`` up to scale), or the transpose of ``f``
+#: (weight transport: a control that is not biologically plausible, which makes
 #: ``hidden_target = 'current'`` backprop to first order in the nudge).
-FEEDBACK_MODES = ("trained", "random", "transposed")
+FEEDBACK_MODES = ("trained", "random", "mirror", "transposed")
 #: How a hidden layer's target is formed from the feedback: in rate space (Lee et al. 2015) or as a current.
 HIDDEN_TARGETS = ("rate", "current")
 _WEIGHT_INITS = ("normal", "zero", "uniform")
@@ -53,7 +54,7 @@ _N_CLASSES = 10
 
 # Keys each table may hold, with the dimension of its value (None: a plain number or a string).
 _STACK_KEYS = {"layers": None, "target": None, "nudge": None, "target_rate": "frequency", "feedback": None,
-               "feedback_noise": "frequency", "hidden_target": None, "dt": "time", "free_phase": "time", "target_phase": "time",
+               "feedback_noise": "frequency", "feedback_decay": None, "hidden_target": None, "dt": "time", "free_phase": "time", "target_phase": "time",
                "plasticity_onset": "time", "cycles": None}
 _DATA_KEYS = {"dataset", "source", "downsample", "corruption", "corruption_level"}
 _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", "validation_samples",
@@ -157,7 +158,9 @@ class StackConfig:
         difference of the feedback units' input currents is injected into layer ``l``,
         ``rho_l^ = phi_l(a_l + tau_m (rho_(l+1)^ - rho_(l+1)) G)`` (see :mod:`spiking_bpdl.stack.twin`).
     feedback_noise : float
-        Standard deviation (Hz) of the noise added to ``h_l`` when ``g_(l+1)`` is trained as its denoising inverse.
+        Standard deviation (Hz) of the noise added to ``h_l`` when ``g_(l+1)`` learns (denoising inverse or mirror).
+    feedback_decay : float
+        ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
     """
 
     name: str
@@ -169,6 +172,7 @@ class StackConfig:
     feedback: str = "trained"
     feedback_noise: float = 5.0
     hidden_target: str = "rate"
+    feedback_decay: float = 1.0
     dt: float = 0.5e-3
     free_phase: float = 100e-3
     target_phase: float = 100e-3
@@ -255,6 +259,7 @@ class StackConfig:
         choice("stack.feedback", self.feedback, FEEDBACK_MODES)
         number("stack.feedback_noise", self.feedback_noise, 0)
         choice("stack.hidden_target", self.hidden_target, HIDDEN_TARGETS)
+        number("stack.feedback_decay", self.feedback_decay, 0)
         number("stack.dt", self.dt, 0, strict=True)
         number("stack.free_phase", self.free_phase, 0, strict=True)
         number("stack.target_phase", self.target_phase, 0, strict=True)
@@ -597,7 +602,7 @@ def stack_from_data(data, path=None):
                          layers[0].max_rate if st.get("target") == "input" else 100.0),
         feedback=st.get("feedback", "trained"),
         feedback_noise=_raw(st, "feedback_noise", "frequency", f"{src}: stack", 5.0), dt=dt,
-        hidden_target=st.get("hidden_target", "rate"),
+        hidden_target=st.get("hidden_target", "rate"), feedback_decay=st.get("feedback_decay", 1.0),
         free_phase=_raw(st, "free_phase", "time", f"{src}: stack", 100e-3),
         target_phase=_raw(st, "target_phase", "time", f"{src}: stack", 100e-3),
         plasticity_onset=_raw(st, "plasticity_onset", "time", f"{src}: stack", 50e-3),

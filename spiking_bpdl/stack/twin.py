@@ -25,7 +25,10 @@ is trained as a denoising layer pair that reconstructs ``h_l`` from ``f(h_l + no
 with ``feedback = 'random'`` it stays at its random initial weights (the forward weights
 then have to come into line with it, as in feedback alignment); ``feedback = 'transposed'``
 uses ``f_(l+1)^T`` instead of ``G`` (weight transport, not plausible: a control that separates the
-quality of the learnt feedback from the rest of the scheme).
+quality of the learnt feedback from the rest of the scheme). ``feedback = 'mirror'`` trains ``G``
+without weight transport toward ``f^T`` (up to a positive scale): noise ``eps`` in layer ``l``
+changes the layer above by ``dh``, and ``dG = eta_g (dh^T eps - lambda G)`` (the weight mirror of
+Akrout et al. 2019), since ``E[eps dh^T] ~ sigma^2 tau_m f diag(phi')``.
 
 ``hidden_target = 'current'`` is the form a spiking network realizes directly: in the target
 phase the feedback synapses ``G`` carry the *change* of the layer above into layer ``l`` as a
@@ -268,7 +271,7 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
         f = cfg.forward(l)
         if f.plastic:
             updates[f.name] = f.eta * (rates[l - 1].T @ (targets[l] - rates[l]))
-    if cfg.feedback == "trained":
+    if cfg.feedback in ("trained", "mirror"):
         for l in range(1, len(cfg.layers) - 1):
             g = cfg.feedback_into(l)
             if g is None or not g.plastic:
@@ -280,8 +283,15 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
             above = cfg.layers[l + 1]
             a = bias(cfg, l + 1) + above.tau_m * (noisy @ weights[cfg.forward(l + 1).name])
             h_above = _phi(a, above, noisy.dtype)
-            recon = feedback(cfg, weights, l, h_above)
-            updates[g.name] = g.eta * (h_above.T @ (noisy - recon))
+            if cfg.feedback == "mirror":
+                # Hebbian pairing of the noise in layer l with the change it causes above, plus decay:
+                # E[dh eps^T] ~ sigma^2 tau_m f diag(phi'), so G tends to f^T (scaled) without weight transport
+                eps = noisy - rates[l]
+                updates[g.name] = g.eta * ((h_above - rates[l + 1]).T @ eps
+                                           - cfg.feedback_decay * len(eps) * weights[g.name])
+            else:
+                recon = feedback(cfg, weights, l, h_above)
+                updates[g.name] = g.eta * (h_above.T @ (noisy - recon))
     return updates, {"drives": drives, "rates": rates, "targets": targets}
 
 
