@@ -27,8 +27,9 @@ then have to come into line with it, as in feedback alignment); ``feedback = 'tr
 uses ``f_(l+1)^T`` instead of ``G`` (weight transport, not plausible: a control that separates the
 quality of the learnt feedback from the rest of the scheme). ``feedback = 'mirror'`` trains ``G``
 without weight transport toward ``f^T`` (up to a positive scale): noise ``eps`` in layer ``l``
-changes the layer above by ``dh``, and ``dG = eta_g (dh^T eps - lambda G)`` (the weight mirror of
-Akrout et al. 2019), since ``E[eps dh^T] ~ sigma^2 tau_m f diag(phi')``.
+changes the layer above by ``dh``, and ``dG = eta_g (dh^T eps - lambda G)`` with the minibatch
+means removed from ``dh`` and ``eps`` (a covariance rule; the weight mirror of Akrout et al. 2019),
+since ``Cov[eps, dh] ~ sigma^2 tau_m f diag(phi')``.
 
 ``hidden_target = 'current'`` is the form a spiking network realizes directly: in the target
 phase the feedback synapses ``G`` carry the *change* of the layer above into layer ``l`` as a
@@ -284,11 +285,15 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
             a = bias(cfg, l + 1) + above.tau_m * (noisy @ weights[cfg.forward(l + 1).name])
             h_above = _phi(a, above, noisy.dtype)
             if cfg.feedback == "mirror":
-                # Hebbian pairing of the noise in layer l with the change it causes above, plus decay:
-                # E[dh eps^T] ~ sigma^2 tau_m f diag(phi'), so G tends to f^T (scaled) without weight transport
+                # Covariance pairing of the noise in layer l with the change it causes above, plus decay:
+                # Cov[dh, eps] ~ sigma^2 tau_m f diag(phi'), so G tends to f^T (scaled) without weight
+                # transport. Means are removed (over the minibatch) because clipping the noisy rates at 0
+                # makes the noise of silent neurons positive on average, which would add a common push.
                 eps = noisy - rates[l]
-                updates[g.name] = g.eta * ((h_above - rates[l + 1]).T @ eps
-                                           - cfg.feedback_decay * len(eps) * weights[g.name])
+                eps = eps - eps.mean(axis=0)
+                dh = h_above - rates[l + 1]
+                dh = dh - dh.mean(axis=0)
+                updates[g.name] = g.eta * (dh.T @ eps - cfg.feedback_decay * len(eps) * weights[g.name])
             else:
                 recon = feedback(cfg, weights, l, h_above)
                 updates[g.name] = g.eta * (h_above.T @ (noisy - recon))
