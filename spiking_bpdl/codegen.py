@@ -22,6 +22,8 @@ __all__ = [
     "configure_target",
     "use_target",
     "compiler_available",
+    "seed_from_run_args",
+    "build_standalone",
 ]
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -118,3 +120,41 @@ def use_target(target=DEFAULT_TARGET, directory=None, threads=0):
         set_device("runtime")
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def seed_from_run_args(group, variable="rng_seed"):
+    """Seed Brian2's generators in ``main()`` from ``group.<variable>``, a run argument.
+
+    Brian2's ``seed()`` writes its value into the generated ``main()`` as a constant, so a compiled
+    ``cpp_standalone`` project could only repeat one seed. Call this after
+    ``brian2.device.apply_run_args()``: the inserted statement reads the seed of the current run
+    (``device.run(run_args={group.rng_seed: seed})``), and every random number of the run derives
+    from it. Each OpenMP thread's generator gets ``seed + thread``, as ``brian2.seed`` does.
+
+    Parameters
+    ----------
+    group : brian2.NeuronGroup
+        A group with a shared integer variable (``rng_seed : integer (shared, constant)``).
+    variable : str
+        Its name.
+    """
+    import brian2 as b2
+
+    threads = max(int(b2.prefs.devices.cpp_standalone.openmp_threads), 1)
+    name = b2.device.get_array_name(group.variables[variable])
+    b2.device.insert_code("main", f"for (int _i = 0; _i < {threads}; _i++)\n"
+                                  f"    brian::_random_generators[_i].seed((unsigned long)brian::{name}[0] + _i);")
+
+
+def build_standalone(directory):
+    """Compile the current ``cpp_standalone`` project into ``directory`` without running it.
+
+    Brian2 writes each run argument to ``static_arrays/init_*<md5 of the values>.dat`` and reuses an
+    existing file of that name: one left truncated by a killed process would feed a resumed run wrong
+    data. They are only inputs of earlier runs, so they are removed after every build.
+    """
+    import brian2 as b2
+
+    b2.device.build(run=False, directory=directory)
+    for stale in Path(directory, "static_arrays").glob("init_*.dat*"):
+        stale.unlink(missing_ok=True)

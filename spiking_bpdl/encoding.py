@@ -40,6 +40,7 @@ __all__ = [
     "spike_counts",
     "count_rates",
     "exponential_filter",
+    "counts_per_sample",
 ]
 
 
@@ -456,3 +457,28 @@ def exponential_filter(indices, times, n, duration, tau, dt=1e-4):
     decay = np.exp(-dt / tau)
     rates = lfilter([1.0], [1.0, -decay], binned, axis=0)
     return grid, rates
+
+
+def counts_per_sample(recorded, last, slots_per_sample, n_samples):
+    """Per-sample spike counts from counters that the first slot of every sample resets.
+
+    A counter incremented in a group's reset and zeroed at the start of each sample is recorded
+    once per slot *before* the zeroing, so the row recorded at the first slot of sample ``k + 1``
+    holds sample ``k``'s count, and the last sample's count is the counter's value at the end.
+
+    Parameters
+    ----------
+    recorded : ndarray (n, n_slots)
+        The counter recorded once per slot, neurons first, as a ``StateMonitor`` returns it.
+    last : ndarray (n,)
+        The counter at the end of the run.
+    slots_per_sample : int
+    n_samples : int
+
+    Returns
+    -------
+    ndarray (n_samples, n)
+    """
+    rec = np.array(recorded, dtype=float).T  # a copy: brian2 2.11's monitor arrays may be freed views
+    last = np.asarray(last, dtype=float)[None, :]
+    return np.concatenate([rec[slots_per_sample:n_samples * slots_per_sample:slots_per_sample], last])

@@ -1,7 +1,7 @@
 """A seed repeats a spiking run bit for bit on every target, and a killed run resumes as if uninterrupted.
 
 On cpp_standalone the project is compiled once and each block's seed goes in through ``run_args``
-(``SpikingLayerPair._seed_from_run_args``); before, every standalone block drew a fresh seed and two
+(``spiking_bpdl.codegen.seed_from_run_args``); before, every standalone block drew a fresh seed and two
 runs with the same ``--seed`` ended with different decoder weights.
 """
 

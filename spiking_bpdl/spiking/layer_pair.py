@@ -290,8 +290,10 @@ class SpikingLayerPair:
         syn_V.w = V.ravel()
         syn_fb.w = W.ravel()  # recon i -> hidden j carries W[i, j]
         if self.target == "cpp_standalone":
+            from ..codegen import seed_from_run_args
+
             b2.device.apply_run_args()
-            self._seed_from_run_args(core)
+            seed_from_run_args(core)
         # after the seeding above: on cpp_standalone this draw happens in main() once the run's seed is set
         core.v = "v_reset + rand()*(v_threshold - v_reset)"
         # Spike counts per sample without a per-step monitor: counters in the resets, read once per
@@ -302,22 +304,6 @@ class SpikingLayerPair:
         self._objects = dict(net=net, ta_in=ta_in, ta_x=ta_x, ta_on=ta_on, ta_pw=ta_pw, ta_pv=ta_pv, ta_cnt=ta_cnt,
                              W=syn_W, V=syn_V, core=core, recon=recon, hidden=hidden, inp=inp, fb=syn_fb, mon=mon)
         return net
-
-    @staticmethod
-    def _seed_from_run_args(core):
-        """Seed Brian2's generators in ``main()`` from ``core.rng_seed`` (set through ``run_args``).
-
-        Brian2's ``seed()`` writes its value into the generated ``main()`` as a constant, so a
-        compiled project could only repeat one seed; this statement, placed right after
-        ``set_from_command_line`` (``apply_run_args``), reads the seed of the current run instead.
-        Each OpenMP thread's generator gets ``seed + thread``, as ``brian2.seed`` does.
-        """
-        import brian2 as b2
-
-        threads = max(int(b2.prefs.devices.cpp_standalone.openmp_threads), 1)
-        name = b2.device.get_array_name(core.variables["rng_seed"])
-        b2.device.insert_code("main", f"for (int _i = 0; _i < {threads}; _i++)\n"
-                                      f"    brian::_random_generators[_i].seed((unsigned long)brian::{name}[0] + _i);")
 
     # ------------------------------------------------------------------ run
     def run_block(self, x_in, x_clean, W, V, learn=True, seed=None, lr_scale=1.0, rng=None):
@@ -371,15 +357,10 @@ class SpikingLayerPair:
             if not self._built:
                 net = self._build(x_in, x_clean, W, V, learn, lr_scale)
                 net.run(duration, namespace={})
-                b2.device.build(run=False, directory=self.directory)
-                self._built = True
-                # Brian2 writes each run argument to static_arrays/init_*<md5 of the values>.dat and reuses an
-                # existing file of that name: one left truncated by a killed process would feed a resumed run
-                # wrong data. They are only inputs of earlier runs, so every process starts without them.
-                from pathlib import Path
+                from ..codegen import build_standalone
 
-                for stale in Path(self.directory, "static_arrays").glob("init_*.dat*"):
-                    stale.unlink(missing_ok=True)
+                build_standalone(self.directory)
+                self._built = True
             o = self._objects
             if seed is None:
                 seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
@@ -393,6 +374,8 @@ class SpikingLayerPair:
         return self._collect()
 
     def _collect(self):
+        from ..encoding import counts_per_sample
+
         cfg, o = self.cfg, self._objects
         W_new = np.array(o["W"].w[:], dtype=float).reshape(cfg.n_in, cfg.n_hidden)
         V_new = np.array(o["V"].w[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
@@ -401,11 +384,7 @@ class SpikingLayerPair:
             V_new += np.array(o["V"].dw[:], dtype=float).reshape(cfg.n_hidden, cfg.n_in)
 
         def per_sample(mon, group, name):
-            # the row at the first slot of sample k + 1 holds sample k's count; the last sample's is in the group
-            rec = np.array(getattr(mon, name)[:], dtype=float).T
-            last = np.array(getattr(group, name)[:], dtype=float)[None, :]
-            return np.concatenate([rec[self._slots_per_sample:self.block * self._slots_per_sample:self._slots_per_sample],
-                                   last])
+            return counts_per_sample(getattr(mon, name)[:], getattr(group, name)[:], self._slots_per_sample, self.block)
 
         n_h = cfg.n_hidden
         free, count_all = per_sample(o["mon"], o["core"], "cnt_free"), per_sample(o["mon"], o["core"], "cnt_all")
