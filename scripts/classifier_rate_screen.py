@@ -41,26 +41,42 @@ def _variants(grid):
     return [list(c) for c in itertools.product(*axes)] if axes else [[]]
 
 
+def _mean_alignment(curve, name, skip=1):
+    """Mean cosine (and shuffled control) of projection ``name`` over the curve's points after the first ``skip``."""
+    rows = [c["alignment"][name] for c in curve[skip:] if name in c.get("alignment", {})]
+    if not rows:
+        return None
+    return {"cos": sum(r["cos"] for r in rows) / len(rows),
+            "cos_shuffled": sum(r["cos_shuffled"] for r in rows) / len(rows), "points": len(rows)}
+
+
 def summarize(paths, png=None):
-    """Print one row per screen result and draw the picked variants' validation curves."""
+    """Print a Markdown table of finished screens and draw the picked variants' validation curves."""
     rows = [json.loads(Path(p).read_text()) for p in paths]
+    print("| configuration | network | picked (on validation) | val acc | test acc | cos(ΔW1, −∇W1) | shuffled labels |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         best = r["picked"]
-        align = next((c["alignment"] for c in reversed(best["curve"]) if "alignment" in c), None)
-        print(f"{r['label']:<28} {r['method']:<12} val {best['val']:.4f}  test {r.get('test')}  "
-              f"overrides {best['overrides']}  alignment (last measured) {align}")
+        al = _mean_alignment(best["curve"], "W1")
+        cos = f"{al['cos']:.2f}" if al else "–"
+        shuf = f"{al['cos_shuffled']:.2f}" if al else "–"
+        test = f"{100 * r['test']:.2f} %" if r.get("test") is not None else "–"
+        net = Path(r["network"]).stem
+        print(f"| {r['label']} | {net} | {' '.join(o.split('.', 1)[1] for o in best['overrides']) or 'defaults'} "
+              f"| {100 * best['val']:.2f} % | {test} | {cos} | {shuf} |")
     if png:
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(6.5, 4))
         for r in rows:
             c = r["picked"]["curve"]
-            ax.plot([p["samples"] for p in c], [100 * p["val"] for p in c], marker="o", ms=3, label=r["label"])
-        ax.set_xlabel("training samples")
+            ax.plot([p["samples"] for p in c], [100 * p["val"] for p in c], marker="o", ms=2.5,
+                    label=f"{r['label']} ({Path(r['network']).stem})")
+        ax.set_xlabel("training samples (3 passes over 50,000 digits)")
         ax.set_ylabel("validation accuracy (%)")
-        ax.set_ylim(80, 100)
+        ax.set_ylim(85, 100)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(png, dpi=120)
 
