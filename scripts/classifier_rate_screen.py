@@ -111,7 +111,7 @@ def main(argv=None):
     for overrides in _variants(a.grid):
         cfg = freeze(load_stack(a.network, [*a.set, *overrides]), a.freeze)
         res = train(cfg, a.method, data, seed=seed, measure_alignment=a.alignment,
-                    log=lambda line: print(f"  {overrides} {line}", flush=True))
+                    log=lambda line, o=overrides: print(f"  {o} {line}", flush=True))
         results.append({"overrides": overrides, "val": res["val"], "curve": res["curve"], "wall_s": res["wall_s"],
                         "samples": res["samples"], "config": cfg.to_dict(), "_weights": res["weights"]})
         print(json.dumps({"overrides": overrides, "val": res["val"], "wall_s": round(res["wall_s"], 1)}), flush=True)
@@ -122,7 +122,7 @@ def main(argv=None):
         cfg = freeze(load_stack(a.network, [*a.set, *best["overrides"]]), a.freeze)
         test = load_splits(cfg, test=True)
         out["test"] = evaluate(cfg, best["_weights"], test["x_test"], test["l_test"])
-        out["test_samples"] = int(len(test["l_test"]))
+        out["test_samples"] = len(test["l_test"])
         print(f"test accuracy of the picked variant: {out['test']:.4f}", flush=True)
     for r in results:
         r.pop("_weights")

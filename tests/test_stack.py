@@ -6,14 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from finite_diff import numeric_grad
+
 from spiking_bpdl.errors import ConfigError
 from spiking_bpdl.rate import lif_layer_pair as lp
-from spiking_bpdl.spec import read_toml
-from spiking_bpdl.stack import (StackConfig, check_projection_names, freeze, load_stack, stack_from_data,
-                                stack_from_layer_pair)
-from spiking_bpdl.stack import backprop, twin
+from spiking_bpdl.stack import (
+    backprop,
+    check_projection_names,
+    freeze,
+    load_stack,
+    stack_from_data,
+    stack_from_layer_pair,
+    twin,
+)
 from spiking_bpdl.stack.train import alignment, load_splits, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -267,7 +272,7 @@ def test_frozen_projections_do_not_change(trained_small):
 
 
 def test_training_learns_the_small_problem(trained_small):
-    cfg, data, res = trained_small
+    _, data, res = trained_small
     assert res["curve"][0]["val"] < 0.2  # chance level before learning (10 classes)
     # learning the hidden layer matters: the hidden-frozen ablation (output still learning) scores lower
     # by more than 3 standard errors of the difference of two accuracies on the same validation digits

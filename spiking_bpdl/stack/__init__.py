@@ -5,14 +5,12 @@
 * :mod:`.twin`: the rate twin (LIF transfer functions) and its local rule, difference target
   propagation with a nudged top layer;
 * :mod:`.backprop`: exact gradients of the same rate forward pass (the reference);
-* :mod:`.train`: minibatch training loops of both, with validation curves.
-
-The spiking backend of a stack (Brian2) is not part of this package yet; ``docs/stacks.md``
-lists what it needs.
+* :mod:`.train`: minibatch training loops of both, with validation curves;
+* :mod:`.network`: the stack's spiking network in Brian2.
 """
 
-from .config import (FEEDBACK_MODES, TARGETS, LayerSpec, ProjSpec, StackConfig, check_projection_names, freeze,
-                     load_stack, stack_from_data, stack_from_layer_pair)
+from .config import (FEEDBACK_MODES, HIDDEN_TARGETS, TARGETS, LayerSpec, ProjSpec, StackConfig,
+                     check_projection_names, freeze, load_stack, stack_from_data, stack_from_layer_pair)
 
 __all__ = ["StackConfig", "LayerSpec", "ProjSpec", "load_stack", "stack_from_data", "stack_from_layer_pair",
-           "check_projection_names", "freeze", "TARGETS", "FEEDBACK_MODES"]
+           "check_projection_names", "freeze", "TARGETS", "FEEDBACK_MODES", "HIDDEN_TARGETS"]
