@@ -84,6 +84,7 @@ def test_shipped_classifiers_load():
     ('stack.feedback="learned"', "stack.feedback"),
     ('stack.hidden_target="voltage"', "stack.hidden_target"),
     ("stack.feedback_decay=-1", "stack.feedback_decay"),
+    ('stack.centering="both"', "stack.centering"),
     ("training.passes=4", "training.passes"),
     ("training.samples=60000", "training.samples"),
     ("stack.plasticity_onset=200 ms", "stack.plasticity_onset"),
@@ -334,3 +335,23 @@ def test_mirror_feedback_learns_the_transpose_of_the_forward_weights():
     # unrelated 240-entry matrices have cosines of about +-1/sqrt(240) = 0.065; the mirror reaches ~0.9
     assert cos > 0.8
     assert res["val"] > 0.7
+
+
+@pytest.mark.parametrize("centering", ["pre", "post"])
+def test_centred_hidden_updates(centering):
+    """Centring changes only the hidden layer's forward update, which becomes a covariance over the minibatch."""
+    cfg0 = small()
+    rng = np.random.default_rng(6)
+    weights = twin.init_weights(cfg0, rng)
+    x = rng.random((25, 49))
+    y = twin.targets_of(cfg0, x, rng.integers(0, 10, 25))
+    plain, info = twin.target_prop_updates(cfg0, weights, x, y, np.random.default_rng(1))
+    centred, _ = twin.target_prop_updates(dataclasses.replace(cfg0, centering=centering), weights, x, y,
+                                          np.random.default_rng(1))
+    np.testing.assert_array_equal(centred["W2"], plain["W2"])
+    np.testing.assert_array_equal(centred["G2"], plain["G2"])
+    pre, change = info["rates"][0], info["targets"][1] - info["rates"][1]
+    pre_c = pre - pre.mean(axis=0) if centering == "pre" else pre
+    change_c = change - change.mean(axis=0) if centering == "post" else change
+    np.testing.assert_allclose(centred["W1"], cfg0.projection("W1").eta * pre_c.T @ change_c, rtol=1e-12)
+    assert not np.allclose(centred["W1"], plain["W1"])

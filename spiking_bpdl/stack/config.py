@@ -34,6 +34,7 @@ __all__ = [
     "TARGETS",
     "FEEDBACK_MODES",
     "HIDDEN_TARGETS",
+    "CENTERING",
 ]
 
 #: What the top layer is taught: the clean input (auto-encoder) or the one-hot class (classifier).
@@ -45,6 +46,8 @@ TARGETS = ("input", "label")
 FEEDBACK_MODES = ("trained", "random", "mirror", "transposed")
 #: How a hidden layer's target is formed from the feedback: in rate space (Lee et al. 2015) or as a current.
 HIDDEN_TARGETS = ("rate", "current")
+#: Hidden forward updates: plain rate rule, or a covariance rule centred on the pre- or post-synaptic side.
+CENTERING = ("none", "pre", "post")
 _WEIGHT_INITS = ("normal", "zero", "uniform")
 _ENCODERS = ("poisson", "regular")
 _DATASETS = ("mnist", "fashion-mnist")
@@ -54,7 +57,7 @@ _N_CLASSES = 10
 
 # Keys each table may hold, with the dimension of its value (None: a plain number or a string).
 _STACK_KEYS = {"layers": None, "target": None, "nudge": None, "target_rate": "frequency", "feedback": None,
-               "feedback_noise": "frequency", "feedback_decay": None, "hidden_target": None, "dt": "time", "free_phase": "time", "target_phase": "time",
+               "feedback_noise": "frequency", "feedback_decay": None, "hidden_target": None, "centering": None, "dt": "time", "free_phase": "time", "target_phase": "time",
                "plasticity_onset": "time", "cycles": None}
 _DATA_KEYS = {"dataset", "source", "downsample", "corruption", "corruption_level"}
 _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", "validation_samples",
@@ -159,6 +162,10 @@ class StackConfig:
         ``rho_l^ = phi_l(a_l + tau_m (rho_(l+1)^ - rho_(l+1)) G)`` (see :mod:`spiking_bpdl.stack.twin`).
     feedback_noise : float
         Standard deviation (Hz) of the noise added to ``h_l`` when ``g_(l+1)`` learns (denoising inverse or mirror).
+    centering : {'none', 'pre', 'post'}
+        Hidden layers' forward updates: ``eta rho_pre (rho^ - rho)`` (``none``), or with the pre-synaptic
+        rates (``pre``) or the rate changes (``post``) taken relative to their mean over the minibatch
+        (a covariance rule; the mean stands for a slow running average of the rate).
     feedback_decay : float
         ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
     """
@@ -173,6 +180,7 @@ class StackConfig:
     feedback_noise: float = 5.0
     hidden_target: str = "rate"
     feedback_decay: float = 1.0
+    centering: str = "none"
     dt: float = 0.5e-3
     free_phase: float = 100e-3
     target_phase: float = 100e-3
@@ -260,6 +268,7 @@ class StackConfig:
         number("stack.feedback_noise", self.feedback_noise, 0)
         choice("stack.hidden_target", self.hidden_target, HIDDEN_TARGETS)
         number("stack.feedback_decay", self.feedback_decay, 0)
+        choice("stack.centering", self.centering, CENTERING)
         number("stack.dt", self.dt, 0, strict=True)
         number("stack.free_phase", self.free_phase, 0, strict=True)
         number("stack.target_phase", self.target_phase, 0, strict=True)
@@ -603,6 +612,7 @@ def stack_from_data(data, path=None):
         feedback=st.get("feedback", "trained"),
         feedback_noise=_raw(st, "feedback_noise", "frequency", f"{src}: stack", 5.0), dt=dt,
         hidden_target=st.get("hidden_target", "rate"), feedback_decay=st.get("feedback_decay", 1.0),
+        centering=st.get("centering", "none"),
         free_phase=_raw(st, "free_phase", "time", f"{src}: stack", 100e-3),
         target_phase=_raw(st, "target_phase", "time", f"{src}: stack", 100e-3),
         plasticity_onset=_raw(st, "plasticity_onset", "time", f"{src}: stack", 50e-3),

@@ -50,7 +50,12 @@ Deviations from Lee et al. (2015), and why:
 * the top target is the nudged rate (a teacher current of strength ``beta``), not
   ``rho_n - eta^ dL/drho_n``; for a small ``beta`` they agree to first order (tested);
 * the pre-synaptic rate of every update is the free-phase rate;
-* noise is added to rates (Hz) and the noisy rates are clipped at 0, since rates cannot be negative.
+* noise is added to rates (Hz) and the noisy rates are clipped at 0, since rates cannot be negative;
+* optionally (``centering = 'pre'`` or ``'post'``) the hidden updates are covariance rules: the
+  pre-synaptic rates, or the rate changes, relative to their minibatch mean (standing for a slow
+  running average). Without it, the part of a hidden update that is common to all inputs is not
+  corrected by an imperfect feedback, and at the hidden steps backprop uses the hidden rates run
+  away and silence the output (measured in ``docs/stacks.md``).
 """
 
 import numpy as np
@@ -268,10 +273,18 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
     top = nudged(cfg, drives[-1], y)
     targets = hidden_targets(cfg, weights, drives, rates, top)
     updates = {}
-    for l in range(1, len(cfg.layers)):
+    n = len(cfg.layers) - 1
+    for l in range(1, n + 1):
         f = cfg.forward(l)
         if f.plastic:
-            updates[f.name] = f.eta * (rates[l - 1].T @ (targets[l] - rates[l]))
+            pre, change = rates[l - 1], targets[l] - rates[l]
+            # Hidden layers only: centring removes the common (mean) part of the hidden updates, which a
+            # feedback that is not the transpose of f does not correct and which lets hidden rates run away.
+            if l < n and cfg.centering == "pre":
+                pre = pre - pre.mean(axis=0)
+            elif l < n and cfg.centering == "post":
+                change = change - change.mean(axis=0)
+            updates[f.name] = f.eta * (pre.T @ change)
     if cfg.feedback in ("trained", "mirror"):
         for l in range(1, len(cfg.layers) - 1):
             g = cfg.feedback_into(l)
