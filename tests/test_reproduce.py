@@ -151,6 +151,18 @@ def test_classifier_definition_when_present_runs_train(tmp_path, monkeypatch):
     assert "classifier_mnist.toml" in rep["parts"]["classifier"]["error"]
 
 
+def test_a_stack_classifier_is_absent_until_train_trains_stacks(tmp_path, monkeypatch):
+    """The shipped classifier is a layer stack: while `train` cannot train stacks the part is reported
+    as not in this version (with the reason), not run into a failure; once it can, the part runs train."""
+    from spiking_bpdl.commands import train
+
+    (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
+    assert part.absent and "does not train stacks" in part.absent and not part.steps
+    monkeypatch.setattr(train, "TRAINS_STACKS", True)
+    (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
+    assert not part.absent and part.steps[0].argv[0] == "train"
+
+
 def test_generative_rows_carry_the_papers_table(tmp_path):
     (part,) = rp.build_parts("quick", tmp_path, names=["generative"])
     evaluate = {"parzen_ll": 101.5, "parzen_sem": 2.0, "sigma": 0.2, "parzen_ll_directed": 90.0,
