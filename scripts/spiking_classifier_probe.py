@@ -91,8 +91,7 @@ def main(argv=None):
     curve, align, t0 = [], [], time.time()
     out_dir = a.out.parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    with use_target(a.target, directory=str(out_dir / f"standalone_{a.out.stem}")
-                    if a.target == "cpp_standalone" else None) as d:
+    with use_target(a.target) as d:  # cpp_standalone: a temporary project folder, removed afterwards
         sim = SpikingStack(cfg, rules, block, target=a.target, directory=d, feedback_gain=a.feedback_gain)
 
         def evaluate(samples_done):

@@ -289,6 +289,25 @@ def test_benchmark_table_is_written_from_the_benchmark_results(tmp_path, capsys)
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_stacks_table_is_written_from_the_stack_results(tmp_path):
+    """The layer-stack table follows docs/results/stacks: a changed test accuracy changes the table, a
+    missing field is an error naming it."""
+    rt = _readme_tables()
+    src = REPO / "docs" / "results" / "stacks"
+    lines = rt.stacks_table(src)
+    tp = json.loads((src / "target_prop.json").read_text())
+    assert any("target prop" in line and f"{100 * tp['test']:.2f} %" in line for line in lines)
+    copy = tmp_path / "stacks"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("standalone_*", "*.png"))
+    tp["test"] = 0.5
+    (copy / "target_prop.json").write_text(json.dumps(tp))
+    assert any("target prop" in line and "50.00 %" in line for line in rt.stacks_table(copy))
+    del tp["picked"]
+    (copy / "target_prop.json").write_text(json.dumps(tp))
+    with pytest.raises(rt.TableError, match="picked"):
+        rt.stacks_table(copy)
+
+
 def test_readme_tables_are_the_committed_full_report():
     """The README's result tables are exactly what scripts/readme_tables.py writes from the committed
     ``--full`` report (docs/results/report/report.json) and the benchmarks' results, and no measured
