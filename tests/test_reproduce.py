@@ -308,6 +308,18 @@ def test_stacks_table_is_written_from_the_stack_results(tmp_path):
         rt.stacks_table(copy)
 
 
+def test_captions_do_not_depend_on_where_the_report_was_written():
+    """A report written in another checkout (absolute sweep paths there) gives the same README captions."""
+    rt = _readme_tables()
+    report = json.loads((REPO / "docs" / "results" / "report" / "report.json").read_text())
+    here = rt.table(report, "layer_pairs")
+    recorded = str(Path(report["sweeps_dir"]).parents[2])
+    moved = json.loads(json.dumps(report).replace(recorded, "/elsewhere/checkout"))
+    assert moved["sweeps_dir"].startswith("/elsewhere/checkout/")
+    assert rt.table(moved, "layer_pairs") == here
+    assert "/elsewhere" not in "\n".join(here) and recorded not in "\n".join(here)
+
+
 def test_readme_tables_are_the_committed_full_report():
     """The README's result tables are exactly what scripts/readme_tables.py writes from the committed
     ``--full`` report (docs/results/report/report.json) and the benchmarks' results, and no measured
