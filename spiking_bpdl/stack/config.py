@@ -1,4 +1,4 @@
-"""Layer-stack definitions: populations ``L0 .. Ln``, forward and feedback projections, phases.
+"""Layer-stack definitions: populations ``L0`` to ``Ln``, forward and feedback projections, phases.
 
 A stack is read from a TOML network definition (:mod:`spiking_bpdl.spec`) that holds, next to
 the usual ``[populations.*]``, ``[projections.*]`` and ``[plasticity.*]`` tables, a ``[stack]``
@@ -12,7 +12,7 @@ projection ``g_(l+1)`` of difference target propagation (one per hidden layer wh
 projection learns). Anything else is an error.
 
 :class:`StackConfig` is validated in one place, its ``__post_init__``: a config built by the
-loader, by hand, or by :func:`dataclasses.replace` goes through the same checks, each of which
+loader, by hand, or by ``dataclasses.replace`` goes through the same checks, each of which
 raises one :class:`~spiking_bpdl.errors.ConfigError` naming the file and the TOML key.
 """
 
@@ -141,7 +141,7 @@ class ProjSpec:
 class StackConfig:
     """A validated layer-stack definition (SI units; weights dimensionless, in units of the threshold).
 
-    Every field is checked in ``__post_init__``, so :func:`dataclasses.replace` cannot build an
+    Every field is checked in ``__post_init__``, so ``dataclasses.replace`` cannot build an
     invalid config. Errors are one-line :class:`~spiking_bpdl.errors.ConfigError` naming
     ``path`` and the TOML key.
 
