@@ -58,6 +58,7 @@ __all__ = [
     "PLASTICITY_RULES",
     "resolve_network_path",
     "resolve_definition",
+    "read_definition",
     "definition_names",
     "definition_dirs",
     "DEFINITION_KINDS",
@@ -469,6 +470,27 @@ def read_toml(path):
         raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 
+def read_definition(path, overrides=()):
+    """A definition's path and its TOML document with the overrides applied (not yet validated).
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, or the name of a shipped definition (see :func:`resolve_definition`).
+    overrides : iterable of str, optional
+        ``section.key=value`` items (see :func:`apply_overrides`).
+
+    Returns
+    -------
+    tuple
+        ``(path, data)``: the resolved :class:`~pathlib.Path` and the document (dict).
+    """
+    path = resolve_network_path(path)
+    data = read_toml(path)
+    apply_overrides(data, overrides, str(path))
+    return path, data
+
+
 def load_network(path, overrides=()):
     """Load and validate a TOML network definition.
 
@@ -483,7 +505,5 @@ def load_network(path, overrides=()):
     -------
     NetworkSpec
     """
-    path = resolve_network_path(path)
-    data = read_toml(path)
-    apply_overrides(data, overrides, str(path))
+    path, data = read_definition(path, overrides)
     return parse_network(data, path)

@@ -639,11 +639,9 @@ def load_stack(path, overrides=()):
     -------
     StackConfig
     """
-    from ..spec import apply_overrides, read_toml, resolve_network_path
+    from ..spec import read_definition
 
-    path = resolve_network_path(path)
-    data = read_toml(path)
-    apply_overrides(data, overrides, str(path))
+    path, data = read_definition(path, overrides)
     return stack_from_data(data, path)
 
 
@@ -667,11 +665,9 @@ def stack_from_layer_pair(path, overrides=()):
     -------
     StackConfig
     """
-    from ..spec import apply_overrides, read_toml, resolve_network_path
+    from ..spec import read_definition
 
-    path = resolve_network_path(path)
-    data = read_toml(path)
-    apply_overrides(data, overrides, str(path))
+    path, data = read_definition(path, overrides)
     lp = data.pop("layer_pair", {})
     data["stack"] = {"layers": ["input", "hidden", "recon"], "target": "input",
                      **{k: lp[k] for k in ("dt", "free_phase", "target_phase", "plasticity_onset", "nudge", "cycles")

@@ -111,12 +111,10 @@ def pair_rules(path, overrides=()):
         A plastic forward projection whose rule is not ``"pair"`` (the spiking backend has no other).
     """
     from ..plasticity import PairSTDP
-    from ..spec import apply_overrides, parse_network, read_toml, resolve_network_path
+    from ..spec import parse_network, read_definition
     from .config import stack_from_data
 
-    path = resolve_network_path(path)
-    data = read_toml(path)
-    apply_overrides(data, overrides, str(path))
+    path, data = read_definition(path, overrides)
     cfg = stack_from_data(data, path)  # validates the whole definition first
     spec = parse_network(data, path)
     rules = {}
