@@ -17,7 +17,7 @@ import numpy as np
 from ._io import atomic_path, to_jsonable
 from .errors import CheckpointError
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "open_checkpoint"]
 
 
 def _digest(arrays, meta_json):
@@ -83,3 +83,36 @@ def load_checkpoint(path, expect_meta=None):
                 f"use another --out or drop --resume"
             )
     return arrays, meta
+
+
+def open_checkpoint(path, resume, expect_meta=None):
+    """The checkpoint a job continues from, or None for a fresh start.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        The job's checkpoint (None: the job writes none).
+    resume : bool
+        The user asked to continue.
+    expect_meta : dict, optional
+        As for :func:`load_checkpoint`.
+
+    Returns
+    -------
+    tuple or None
+        ``(arrays, meta)`` when resuming, else None.
+
+    Raises
+    ------
+    CheckpointError
+        A checkpoint exists but ``resume`` is False (a fresh run would overwrite it), or ``resume``
+        is True and there is none.
+    """
+    from pathlib import Path
+
+    exists = path is not None and Path(path).exists()
+    if exists and not resume:
+        raise CheckpointError(f"{path} exists; pass --resume to continue it, or choose another --out")
+    if resume and not exists:
+        raise CheckpointError(f"nothing to resume: {path} does not exist")
+    return load_checkpoint(path, expect_meta=expect_meta) if resume else None

@@ -151,14 +151,14 @@ def test_classifier_definition_when_present_runs_train(tmp_path, monkeypatch):
     assert "classifier_mnist.toml" in rep["parts"]["classifier"]["error"]
 
 
-def test_a_stack_classifier_is_absent_until_train_trains_stacks(tmp_path, monkeypatch):
-    """The shipped classifier is a layer stack: while `train` cannot train stacks the part is reported
-    as not in this version (with the reason), not run into a failure; once it can, the part runs train."""
-    from spiking_bpdl.commands import train
-
+def test_a_stack_classifier_is_absent_until_its_spiking_configuration_exists(tmp_path, monkeypatch):
+    """The shipped classifier is a layer stack: while its forward projections learn by rate rules (no
+    spiking configuration) the part is reported as not in this version, with the reason, not run into a
+    failure; a definition whose rules are pair STDP runs ``train``."""
     (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
-    assert part.absent and "does not train stacks" in part.absent and not part.steps
-    monkeypatch.setattr(train, "TRAINS_STACKS", True)
+    assert part.absent and "no spiking configuration" in part.absent and not part.steps
+    spiking = Path(__file__).resolve().parents[1] / "networks" / "classifier_small.toml"
+    monkeypatch.setattr(rp, "CLASSIFIER_DEFINITION", spiking)
     (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
     assert not part.absent and part.steps[0].argv[0] == "train"
 

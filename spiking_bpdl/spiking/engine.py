@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import ConfigError
 
 __all__ = ["BACKENDS", "train_layer_pair", "checkpoint_path", "stream_indices"]
 
@@ -106,7 +106,7 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         ``test_mse_spiking_readout``. ``W`` and ``V`` as arrays under ``'weights'``;
         ``complete`` is False after ``max_blocks`` (then ``test_mse`` is None).
     """
-    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..checkpoint import open_checkpoint, save_checkpoint
     from ..codegen import check_target
     from ..progress import Progress
     from ..rate.lif_layer_pair import RateTrainer, corrupt, forward, init_weights, load_splits, with_mean_bias
@@ -135,12 +135,9 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         return float(np.mean((forward(x, W, V, cfg) - x) ** 2))
 
     ckpt = checkpoint_path(out, backend) if out is not None else None
-    if ckpt is not None and ckpt.exists() and not resume:
-        raise CheckpointError(f"{ckpt} exists; pass --resume to continue it, or choose another --out")
-    if resume and (ckpt is None or not ckpt.exists()):
-        raise CheckpointError(f"nothing to resume: {ckpt} does not exist")
-    if resume:
-        arrays, meta = load_checkpoint(ckpt, expect_meta=meta_key)
+    opened = open_checkpoint(ckpt, resume, expect_meta=meta_key)
+    if opened:
+        arrays, meta = opened
         W, V = arrays["W"], arrays["V"]
         curve = [dict(samples=int(s), val_mse=float(m)) for s, m in zip(arrays["curve_samples"], arrays["curve_mse"])]
         done = int(meta["samples_done"])

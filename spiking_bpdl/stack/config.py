@@ -35,6 +35,7 @@ __all__ = [
     "FEEDBACK_MODES",
     "HIDDEN_TARGETS",
     "CENTERING",
+    "SPIKING_FEEDBACK",
 ]
 
 #: What the top layer is taught: the clean input (auto-encoder) or the one-hot class (classifier).
@@ -48,6 +49,11 @@ FEEDBACK_MODES = ("trained", "random", "mirror", "transposed")
 HIDDEN_TARGETS = ("rate", "current")
 #: Hidden forward updates: plain rate rule, or a covariance rule centred on the pre- or post-synaptic side.
 CENTERING = ("none", "pre", "post")
+#: Feedback weights on the spiking backend (``[spiking] feedback``): the fixed initial ``g`` (feedback
+#: alignment) or the transpose of the forward weights above, refreshed every block (weight transport).
+#: Feedback trained by plasticity is rate-twin only.
+SPIKING_FEEDBACK = ("random", "transposed")
+_BRIAN_TARGETS = ("numpy", "cython", "cpp_standalone")
 _WEIGHT_INITS = ("normal", "zero", "uniform")
 _ENCODERS = ("poisson", "regular")
 _DATASETS = ("mnist", "fashion-mnist")
@@ -65,6 +71,8 @@ _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", 
 _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias"}
+_SPIKING_KEYS = {"feedback": None, "feedback_gain": None, "tau_filter": "time", "block": None, "target": None,
+                 "readout_samples": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
 
@@ -116,6 +124,9 @@ class ProjSpec:
         Step of the rate rule ``dW = eta rho_pre (rho_post^target - rho_post)`` (s^2); 0 when frozen.
     bias : float or None
         Feedback only: constant drive of the units that compute ``g`` (None: the post layer's bias).
+    stdp : tuple or None
+        A ``'pair'`` rule's window as ``(A_plus, A_minus, tau_plus, tau_minus)`` (SI units; ``A_minus``
+        balanced, ``A_plus tau_plus / tau_minus``, unless the table sets it): what the spiking backend runs.
     """
 
     name: str
@@ -130,6 +141,7 @@ class ProjSpec:
     rule: object = None
     eta: float = 0.0
     bias: object = None
+    stdp: object = None
 
     @property
     def plastic(self):
@@ -168,6 +180,19 @@ class StackConfig:
         (a covariance rule; the mean stands for a slow running average of the rate).
     feedback_decay : float
         ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
+    spiking_feedback : {'random', 'transposed'}
+        ``[spiking] feedback``: the feedback weights of the Brian2 network (:data:`SPIKING_FEEDBACK`).
+    feedback_gain : float
+        ``[spiking] feedback_gain``: ``gamma``, the factor on every feedback spike's jump.
+    tau_filter : float
+        ``[spiking] tau_filter`` (s): time constant of the top layer's filtered rate in its teacher current.
+    block : int
+        ``[spiking] block``: samples per Brian2 run (and per checkpoint).
+    brian_target : {'numpy', 'cython', 'cpp_standalone'}
+        ``[spiking] target``: Brian2's code-generation target.
+    readout_samples : int
+        ``[spiking] readout_samples``: validation digits scored by the spiking network's own output
+        counts at every curve point (a multiple of ``block``; the rate pass scores all of them).
     """
 
     name: str
@@ -201,6 +226,12 @@ class StackConfig:
     backprop_lr: object = 0.0
     lr_decay_samples: float = 0.0
     seed: int = 0
+    spiking_feedback: str = "random"
+    feedback_gain: float = 0.5
+    tau_filter: float = 40e-3
+    block: int = 100
+    brian_target: str = "cpp_standalone"
+    readout_samples: int = 1000
     path: str = "<definition>"
 
     # ------------------------------------------------------------------ validation
@@ -316,6 +347,16 @@ class StackConfig:
             number("training.backprop_lr", self.backprop_lr, 0)
         number("training.lr_decay_samples", self.lr_decay_samples, 0)
         number("training.seed", self.seed, 0, integer=True)
+
+        choice("spiking.feedback", self.spiking_feedback, SPIKING_FEEDBACK)
+        number("spiking.feedback_gain", self.feedback_gain, 0)
+        number("spiking.tau_filter", self.tau_filter, 0, strict=True)
+        number("spiking.block", self.block, 1, integer=True)
+        choice("spiking.target", self.brian_target, _BRIAN_TARGETS)
+        number("spiking.readout_samples", self.readout_samples, 1, integer=True)
+        if self.readout_samples % self.block:
+            bad("spiking.readout_samples", f"must be a multiple of spiking.block ({self.block}), "
+                f"got {self.readout_samples}")
 
     @staticmethod
     def _check_bias(key, bias, size, top, bad, number):
@@ -484,7 +525,7 @@ def freeze(cfg, names):
     StackConfig
     """
     names = set(check_projection_names(cfg, names))
-    projs = tuple(dataclasses.replace(p, plasticity=None, rule=None, eta=0.0) if p.name in names else p
+    projs = tuple(dataclasses.replace(p, plasticity=None, rule=None, eta=0.0, stdp=None) if p.name in names else p
                   for p in cfg.projections)
     return dataclasses.replace(cfg, projections=projs)
 
@@ -547,16 +588,17 @@ def stack_from_data(data, path=None):
 
     spec = parse_network(data, path)
     src = str(path) if path else "<definition>"
-    for table in ("stack", "data", "training"):
+    for table in ("stack", "data", "training", "spiking"):
         if table in data and not isinstance(data[table], dict):
             raise ConfigError(f"{src}: {table}: expected a table")
     if "stack" not in data:
         raise ConfigError(f"{src}: missing table [stack]")
-    extra = sorted(set(spec.sections) - {"stack", "data", "training"})
+    extra = sorted(set(spec.sections) - {"stack", "data", "training", "spiking"})
     if extra:
-        raise ConfigError(f"{src}: {extra[0]}: unknown table; a stack takes [stack], [data] and [training]")
-    st, dat, tr = data["stack"], data.get("data", {}), data.get("training", {})
+        raise ConfigError(f"{src}: {extra[0]}: unknown table; a stack takes [stack], [data], [training] and [spiking]")
+    st, dat, tr, sp = data["stack"], data.get("data", {}), data.get("training", {}), data.get("spiking", {})
     _unknown(st, _STACK_KEYS, f"{src}: stack")
+    _unknown(sp, _SPIKING_KEYS, f"{src}: spiking")
     _unknown(dat, _DATA_KEYS, f"{src}: data")
     _unknown(tr, _TRAINING_KEYS, f"{src}: training")
     order = st.get("layers")
@@ -601,10 +643,15 @@ def stack_from_data(data, path=None):
         if rule is not None and rule.rule not in ("pair", "rate"):
             raise ConfigError(f"{src}: plasticity.{rule.name}.rule: a stack takes 'pair' or 'rate', got {rule.rule!r}")
         eta = _eta(rule, f"{src}: plasticity.{rule.name}") if rule else 0.0
+        stdp = None
+        if rule is not None and rule.rule == "pair":
+            q = rule.params
+            stdp = (q["A_plus"], q.get("A_minus", q["A_plus"] * q["tau_plus"] / q["tau_minus"]), q["tau_plus"],
+                    q["tau_minus"])
         w = p.weight
         projs.append(ProjSpec(name, p.pre, p.post, role, init=w.get("init", "normal"), std=w.get("std", 0.0),
                               low=w.get("low", 0.0), high=w.get("high", 0.0), plasticity=p.plasticity,
-                              rule=rule.rule if rule else None, eta=eta, bias=p.params.get("bias")))
+                              rule=rule.rule if rule else None, eta=eta, bias=p.params.get("bias"), stdp=stdp))
     kw = dict(
         target=st.get("target", "label"), nudge=st.get("nudge", 1.0),
         target_rate=_raw(st, "target_rate", "frequency", f"{src}: stack",
@@ -618,6 +665,10 @@ def stack_from_data(data, path=None):
         plasticity_onset=_raw(st, "plasticity_onset", "time", f"{src}: stack", 50e-3),
         cycles=st.get("cycles", 1),
     )
+    renamed = {"feedback": "spiking_feedback", "target": "brian_target"}
+    for key, dim in _SPIKING_KEYS.items():
+        if key in sp:
+            kw[renamed.get(key, key)] = _raw(sp, key, dim, f"{src}: spiking", None)
     kw.update({k: dat[k] for k in _DATA_KEYS if k in dat})
     kw.update({k: tr[k] for k in _TRAINING_KEYS if k in tr})
     if isinstance(kw.get("backprop_lr"), dict):

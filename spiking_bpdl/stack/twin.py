@@ -187,21 +187,26 @@ def targets_of(cfg, x, labels=None, dtype=np.float64):
     return np.repeat(y, cfg.per_class, axis=1)
 
 
-def nudged(cfg, a, y, iterations=6):
+def nudged(cfg, a, y, iterations=40):
     """Target-phase rate of the top layer: the root of ``r = phi(a + beta (y - r / R))`` per unit.
 
-    ``h(r) = r - phi(a + beta (y - r/R))`` is increasing (``h' = 1 + beta phi' / R >= 1``), so
-    the root is unique; Newton's method from ``phi(a)`` converges in a few steps (clipped at 0).
+    ``h(r) = r - phi(a + beta (y - r/R))`` is increasing (``h' = 1 + beta phi' / R >= 1``), so the
+    root is unique and lies in ``[0, 1 / t_ref]``; bisection finds it to ``2**-iterations`` of that
+    interval. (Newton's method does not: at a strong nudge ``phi`` saturates between the iterates,
+    which then jump between 0 and the maximal rate.)
     """
     layer = cfg.layers[-1]
     k = cfg.nudge / cfg.target_rate
     dtype = y.dtype
-    r = _phi(a, layer, dtype)
-    for _ in range(iterations):
-        u = a + cfg.nudge * y - k * r
-        h = r - _phi(u, layer, dtype)
-        r = np.maximum(r - h / (1.0 + k * transfer_derivative(u, layer).astype(dtype, copy=False)), 0.0)
-    return r
+    a, y = np.asarray(a, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    lo = np.zeros(np.broadcast_shapes(a.shape, y.shape))
+    hi = np.full_like(lo, 1.0 / layer.t_ref if layer.t_ref > 0 else 1.0 / layer.dt)
+    for _ in range(int(iterations)):
+        mid = 0.5 * (lo + hi)
+        above = mid - _phi(a + cfg.nudge * y - k * mid, layer, np.float64) > 0
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    return (0.5 * (lo + hi)).astype(dtype, copy=False)
 
 
 def feedback(cfg, weights, l, rho_above):

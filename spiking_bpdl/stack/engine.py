@@ -1,0 +1,271 @@
+"""Training engine of a layer stack's spiking backend: blocks, atomic checkpoints, resume, progress.
+
+The Brian2 network (:class:`~spiking_bpdl.stack.network.SpikingStack`) presents ``[spiking] block``
+digits per ``run()`` (one ``device.run(run_args=...)`` of a once-compiled project on
+``cpp_standalone``); its weights change only through the synapses' STDP code and the per-sample
+flush. Between blocks the engine only carries the weights forward: it sets the feedback
+synapses' weights (the fixed initial ``g`` or the transposed forward weights above, ``[spiking]
+feedback``) and keeps frozen projections at their initial values.
+
+Everything random is drawn from ``(seed, samples done)``: the digit order of every pass, each
+block's Brian2 seed and encoder phases, and the read-out blocks. A run resumed from its
+checkpoint (``OUT/checkpoint_spiking.npz``, written atomically after every block, SHA-256
+verified, refused when it belongs to another configuration) therefore continues exactly as an
+uninterrupted run would have.
+"""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from . import twin
+
+__all__ = ["checkpoint_path", "stdp_rules", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
+
+
+def checkpoint_path(out, name="spiking"):
+    """The checkpoint of run ``name`` (``spiking``, ``spiking_frozen-W1`` ...) in the output folder ``out``."""
+    return Path(out) / f"checkpoint_{name}.npz"
+
+
+def stdp_rules(cfg):
+    """The pair-STDP window of every plastic forward projection of ``cfg``.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+
+    Returns
+    -------
+    dict of str to PairSTDP
+
+    Raises
+    ------
+    ConfigError
+        A plastic forward projection whose ``[plasticity.*]`` table is not ``rule = "pair"``.
+    """
+    from ..plasticity import PairSTDP
+
+    rules = {}
+    for p in cfg.projections:
+        if p.role != "forward" or not p.plastic:
+            continue
+        if p.stdp is None:
+            raise ConfigError(f"{cfg.path}: plasticity.{p.plasticity}: projection {p.name} learns by rule "
+                              f"{p.rule!r}; the spiking backend needs rule = 'pair' (A_plus, tau_plus, tau_minus)")
+        a_plus, a_minus, tau_plus, tau_minus = p.stdp
+        rules[p.name] = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, w_max=1e9)
+    return rules
+
+
+def feedback_weights(cfg, weights, initial):
+    """Every projection's weights for the next block, the feedback synapses' included.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    weights : dict of str to ndarray
+        The current weights.
+    initial : dict of str to ndarray
+        The initial weights (the fixed feedback of ``[spiking] feedback = "random"``).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``weights`` with each feedback projection ``g_(l+1)`` set to ``initial[g]`` (``random``) or to
+        the transpose of the forward projection ``f_(l+1)`` (``transposed``).
+    """
+    out = dict(weights)
+    names = [layer.name for layer in cfg.layers]
+    for g in cfg.projections:
+        if g.role != "feedback":
+            continue
+        if cfg.spiking_feedback == "transposed":
+            above = cfg.forward(names.index(g.pre))
+            out[g.name] = np.asarray(weights[above.name]).T
+        else:
+            out[g.name] = initial[g.name]
+    return out
+
+
+def digit_order(seed, pass_index, n):
+    """The permutation of the ``n`` training digits in pass ``pass_index`` (the same on every backend)."""
+    return np.random.default_rng([int(seed), 1, int(pass_index)]).permutation(n)
+
+
+def spiking_predict(sim, cfg, weights, x, seed):
+    """Classes read from the spiking network's own output spike counts (no target, no plasticity).
+
+    Parameters
+    ----------
+    sim : SpikingStack
+    cfg : StackConfig
+    weights : dict of str to ndarray
+        Every projection's weights (feedback included: the free network is recurrent).
+    x : ndarray (n, n_0)
+        Digits in [0, 1]; ``n`` a multiple of the block.
+    seed : int
+        Seeds the blocks (``(seed, offset)``): the read-out is reproducible.
+
+    Returns
+    -------
+    predictions : ndarray of int (n,)
+        The class whose output population fired most in ``[onset, presentation)`` (ties: the lowest).
+    counts : ndarray (n, 10)
+        Spike counts per class population.
+    """
+    block, top = sim.block, cfg.layers[-1].size
+    if len(x) % block:
+        raise ConfigError(f"spiking read-out: {len(x)} digits are not a multiple of the block ({block})")
+    counts = []
+    for b in range(0, len(x), block):
+        r = sim.run_block(x[b:b + block], np.zeros((block, top)), weights, learn=False,
+                          seed=_seed(seed, 7, b), rng=np.random.default_rng([int(seed), 5, b]))
+        counts.append(r.counts_all[-1].reshape(block, cfg.n_classes, cfg.per_class).sum(axis=2))
+    counts = np.concatenate(counts)
+    return counts.argmax(axis=1), counts
+
+
+def _seed(*keys):
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1)[0] % (2**31 - 1))
+
+
+def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, target=None, directory=None,
+                  max_blocks=None, log=None, final_readout=None, name="spiking"):
+    """Train a classifier stack's Brian2 network by STDP, block by block.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+        ``target = 'label'``; frozen projections (:func:`~spiking_bpdl.stack.config.freeze`) keep
+        their initial weights. ``passes`` passes over the first ``samples`` training digits, in
+        blocks of ``[spiking] block``; validation points every ``eval_every`` samples.
+    data : dict
+        From :func:`spiking_bpdl.stack.train.load_splits` (training and validation digits).
+    seed : int, optional
+        Default ``cfg.seed``: initial weights (the rate twin's, from the same seed), digit order,
+        Brian2 seeds.
+    out : str or Path, optional
+        Folder of the checkpoint (none written when None).
+    resume : bool
+        Continue from ``OUT/checkpoint_<name>.npz``; without it an existing checkpoint is an error.
+    progress : bool or str
+        Progress bar (:class:`spiking_bpdl.progress.Progress`).
+    target : str, optional
+        Brian2 target (default ``[spiking] target``).
+    directory : str, optional
+        The ``cpp_standalone`` project folder (default: a temporary one).
+    max_blocks : int, optional
+        Stop after this many blocks in this call (the result has ``complete`` False): for tests of resume.
+    log : callable, optional
+        Called with one line per validation point.
+    final_readout : dict of str to ndarray, optional
+        Digits to classify by the trained network's own output spikes once training is complete
+        (e.g. ``{"test": x_test}``; each truncated to a multiple of the block).
+
+    Returns
+    -------
+    dict
+        ``weights`` (forward and feedback), ``curve`` (``[{samples, val_accuracy,
+        val_accuracy_spiking_readout}]``: the rate pass of the weights on all validation digits, the
+        network's own output spikes on the first ``readout_samples`` of them), ``samples``, ``complete``, ``wall_s``, ``train_s``
+        (time inside Brian2 runs), ``synaptic_events``, ``n_spikes``, ``target``, ``frozen``
+        (forward projections kept at their initial weights), ``readout_samples`` and
+        ``final_readout`` (``{name: (predictions, counts)}`` of :func:`spiking_predict`).
+    name : str
+        The run's name in ``out`` (its checkpoint file).
+    """
+    from ..checkpoint import open_checkpoint, save_checkpoint
+    from ..codegen import check_target, compiler_available, use_target
+    from ..progress import Progress
+    from .network import SpikingStack
+
+    if cfg.target != "label":
+        raise ConfigError(f"{cfg.path}: the spiking backend trains classifiers (stack.target = 'label'), "
+                          f"got {cfg.target!r}")
+    seed = cfg.seed if seed is None else int(seed)
+    target = check_target(target or cfg.brian_target)
+    if target != "numpy" and not compiler_available():
+        target = "numpy"
+    rules = stdp_rules(cfg)
+    block = cfg.block
+    x_train, l_train = data["x_train"][:cfg.samples], data["l_train"][:cfg.samples]
+    n_read = min(cfg.readout_samples, (len(data["x_val"]) // block) * block)
+    x_read, l_read = data["x_val"][:n_read], data["l_val"][:n_read]
+    per_pass = (len(x_train) // block) * block
+    if per_pass == 0:
+        raise ConfigError(f"{cfg.path}: {len(x_train)} training digits are fewer than one block ({block})")
+    total = per_pass * cfg.passes
+    initial = twin.init_weights(cfg, np.random.default_rng(seed), np.float64)
+    frozen = sorted(p.name for p in cfg.projections if p.role == "forward" and not p.plastic)
+    meta_key = {"config": cfg.to_dict(), "backend": "spiking", "seed": seed}
+
+    ckpt = checkpoint_path(out, name) if out is not None else None
+    opened = open_checkpoint(ckpt, resume, expect_meta=meta_key)
+    if opened:
+        arrays, meta = opened
+        weights = {k[2:]: v for k, v in arrays.items() if k.startswith("w_")}
+        curve = meta["curve"]
+        done, prior_wall, prior_train = int(meta["samples_done"]), float(meta["wall_s"]), float(meta["train_s"])
+        events, spikes = int(meta["synaptic_events"]), int(meta["n_spikes"])
+    else:
+        weights = {k: v.copy() for k, v in initial.items()}
+        curve, done, prior_wall, prior_train, events, spikes = [], 0, 0.0, 0.0, 0, 0
+
+    t_start, train_s = time.perf_counter(), 0.0
+    bar = Progress(total, desc="train spiking", enabled=progress)
+    bar.done = done
+    result = {}
+    with use_target(target, directory=directory) as project:
+        sim = SpikingStack(cfg, rules, block, target=target, directory=project, feedback_gain=cfg.feedback_gain,
+                           tau_filter=cfg.tau_filter)
+
+        def point():
+            w = feedback_weights(cfg, weights, initial)
+            pred, _ = spiking_predict(sim, cfg, w, x_read, _seed(seed, 11, done))
+            row = {"samples": done,
+                   "val_accuracy": float(np.mean(twin.predict(cfg, weights, data["x_val"]) == data["l_val"])),
+                   "val_accuracy_spiking_readout": float(np.mean(pred == l_read))}
+            curve.append(row)
+            if log:
+                log(f"spiking {done}: val accuracy {row['val_accuracy_spiking_readout']:.4f} (spiking read-out, "
+                    f"{n_read} digits), rate pass {row['val_accuracy']:.4f}")
+
+        if not curve:
+            point()
+        blocks = 0
+        while done < total and (max_blocks is None or blocks < max_blocks):
+            p, k = divmod(done, per_pass)
+            idx = digit_order(seed, p, len(x_train))[k:k + block]
+            y = twin.targets_of(cfg, x_train[idx], l_train[idx])
+            t0 = time.perf_counter()
+            r = sim.run_block(x_train[idx], y, feedback_weights(cfg, weights, initial), learn=True,
+                              seed=_seed(seed, 3, done), lr_scale=cfg.lr_scale(done),
+                              rng=np.random.default_rng([seed, 4, done]))
+            train_s += time.perf_counter() - t0
+            for proj, w in r.weights.items():
+                if proj not in frozen:
+                    weights[proj] = w
+            events, spikes = events + r.synaptic_events, spikes + r.n_spikes
+            before, done, blocks = done, done + block, blocks + 1
+            if done // cfg.eval_every != before // cfg.eval_every or done >= total:
+                point()
+            if ckpt is not None:
+                save_checkpoint(ckpt, {f"w_{k}": v for k, v in weights.items()},
+                                dict(meta_key, samples_done=done, curve=curve, n_spikes=spikes, synaptic_events=events,
+                                     wall_s=prior_wall + time.perf_counter() - t_start, train_s=prior_train + train_s))
+            bar.update(block, val=curve[-1]["val_accuracy_spiking_readout"])
+        bar.close()
+        final = feedback_weights(cfg, weights, initial)
+        result.update(weights=final, curve=curve, samples=done, complete=done >= total, target=target,
+                      train_s=prior_train + train_s, synaptic_events=events, n_spikes=spikes, frozen=frozen,
+                      readout_samples=n_read, final_readout={})
+        if result["complete"]:
+            # inside the target's context: a cpp_standalone project lives only as long as it
+            for key, x in (final_readout or {}).items():
+                n = (len(x) // block) * block
+                result["final_readout"][key] = spiking_predict(sim, cfg, final, x[:n], _seed(seed, 13))
+    result["wall_s"] = prior_wall + time.perf_counter() - t_start
+    return result

@@ -1,0 +1,114 @@
+"""The spiking training engine of layer stacks and ``spiking-bpdl train`` on stack definitions.
+
+A tiny classifier (``classifier_small`` with 20 hidden neurons, blocks of 25 digits) on the cython
+target: resume from a checkpoint continues exactly as an uninterrupted run; frozen projections keep
+their initial weights bit for bit while the others learn; the command writes the classifier keys
+and rejects an unknown ``--freeze`` projection in one line, writing nothing.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spiking_bpdl.errors import CheckpointError, ConfigError
+from spiking_bpdl.stack import twin
+from spiking_bpdl.stack.config import freeze, load_stack
+from spiking_bpdl.stack.engine import checkpoint_path, stdp_rules, train_spiking
+from spiking_bpdl.stack.train import load_splits
+
+TINY = ["populations.hidden.size=20", "training.samples=50", "training.passes=2", "training.eval_every=50",
+        "spiking.block=25", "spiking.readout_samples=25"]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    cfg = load_stack("classifier_small", TINY)
+    return cfg, load_splits(cfg)
+
+
+def _run(cfg, data, **kw):
+    return train_spiking(cfg, data, target="cython", progress=False, **kw)
+
+
+def test_resume_continues_exactly_as_an_uninterrupted_run(tiny, tmp_path):
+    cfg, data = tiny
+    whole = _run(cfg, data, out=tmp_path / "a")
+    first = _run(cfg, data, out=tmp_path / "b", max_blocks=2)
+    assert not first["complete"] and first["samples"] == 50
+    with pytest.raises(CheckpointError, match="exists; pass --resume"):
+        _run(cfg, data, out=tmp_path / "b")
+    rest = _run(cfg, data, out=tmp_path / "b", resume=True)
+    assert whole["complete"] and rest["complete"] and rest["samples"] == whole["samples"] == 100
+    for name in whole["weights"]:
+        np.testing.assert_array_equal(rest["weights"][name], whole["weights"][name])
+    assert rest["curve"] == whole["curve"]
+    assert rest["synaptic_events"] == whole["synaptic_events"] > 0
+    # a checkpoint of another configuration is refused, not silently continued
+    other = load_stack("classifier_small", TINY + ["stack.nudge=6"])
+    with pytest.raises(CheckpointError):
+        _run(other, data, out=tmp_path / "b", resume=True)
+    assert checkpoint_path(tmp_path / "b").exists()
+
+
+def test_frozen_projections_keep_their_initial_weights_and_the_others_learn(tiny):
+    cfg, data = tiny
+    r = _run(freeze(cfg, ["W1"]), data)
+    initial = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    np.testing.assert_array_equal(r["weights"]["W1"], initial["W1"])
+    assert r["frozen"] == ["W1"]
+    change = np.abs(r["weights"]["W2"] - initial["W2"])
+    assert change.max() > 0 and np.count_nonzero(change) > change.size // 2
+    # random feedback: the feedback synapses carry the fixed initial G2
+    np.testing.assert_array_equal(r["weights"]["G2"], initial["G2"])
+
+
+def test_the_spiking_backend_needs_pair_rules():
+    cfg = load_stack("classifier_mnist")  # its projections learn by rate rules (eta)
+    with pytest.raises(ConfigError, match="W1 learns by rule 'rate'; the spiking backend needs rule = 'pair'"):
+        stdp_rules(cfg)
+    assert set(stdp_rules(load_stack("classifier_small"))) == {"W1", "W2"}
+
+
+def _cli(*argv, cwd=None):
+    return subprocess.run([sys.executable, "-m", "spiking_bpdl.cli", *map(str, argv)], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_train_writes_the_classifier_keys_and_figures(tmp_path):
+    sets = sum((["--set", s] for s in TINY), [])
+    r = _cli("train", "classifier_small", "--backend", "spiking", "--target", "cython", "--freeze", "W1",
+             "--no-progress", *sets, "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "train_spiking_frozen-W1.json").read_text())
+    for key in ("backend", "samples", "test_accuracy", "test_accuracy_spiking_readout", "val_accuracy", "frozen",
+                "curve", "samples_per_s", "wall_s", "config", "provenance"):
+        assert key in res, key
+    assert res["backend"] == "spiking" and res["frozen"] == ["W1"] and res["samples"] == 100
+    assert 0 <= res["test_accuracy_spiking_readout"] <= 1 and 0 <= res["test_accuracy"] <= 1
+    assert [c["samples"] for c in res["curve"]] == [0, 50, 100]
+    assert all({"val_accuracy", "val_accuracy_spiking_readout"} <= set(c) for c in res["curve"])
+    assert res["config"]["layers"][1]["size"] == 20  # the resolved configuration, overrides applied
+    assert "train_spiking_frozen-W1.json" in r.stdout and "own spikes" in r.stdout
+    for png in ("accuracy_curves.png", "receptive_fields_spiking_frozen-W1.png", "confusion_spiking_frozen-W1.png"):
+        assert (tmp_path / png).stat().st_size > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--freeze", "W9"], "unknown projection 'W9' (projections: W1, W2, G2)"),
+    (["--set", "spiking.feedback_gain=-1"], "spiking.feedback_gain: must be >= 0"),
+    (["--set", "spiking.block=0"], "spiking.block: must be >= 1"),
+])
+def test_bad_stack_options_are_one_line_errors_and_write_nothing(tmp_path, argv, message):
+    out = tmp_path / "out"
+    r = _cli("train", "classifier_small", "--backend", "spiking", *argv, "--out", out)
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_freeze_on_a_layer_pair_is_refused(tmp_path):
+    r = _cli("train", "layer_pair_small", "--freeze", "W", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "apply to layer stacks" in r.stderr and not (tmp_path / "o").exists()
