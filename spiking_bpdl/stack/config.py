@@ -71,7 +71,7 @@ _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", 
 _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias"}
-_SPIKING_KEYS = {"feedback": None, "feedback_gain": None, "tau_filter": "time", "block": None, "target": None,
+_SPIKING_KEYS = {"feedback": None, "feedback_gain": None, "feedback_phases": None, "tau_filter": "time", "block": None, "target": None,
                  "readout_samples": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
@@ -184,6 +184,10 @@ class StackConfig:
         ``[spiking] feedback``: the feedback weights of the Brian2 network (:data:`SPIKING_FEEDBACK`).
     feedback_gain : float
         ``[spiking] feedback_gain``: ``gamma``, the factor on every feedback spike's jump.
+    feedback_phases : {'both', 'target'}
+        ``[spiking] feedback_phases``: feedback spikes reach the layer below in every phase (the
+        hidden rate change then carries the feedback of the top layer's rate *change*), or only in
+        the target phases.
     tau_filter : float
         ``[spiking] tau_filter`` (s): time constant of the top layer's filtered rate in its teacher current.
     block : int
@@ -228,6 +232,7 @@ class StackConfig:
     seed: int = 0
     spiking_feedback: str = "random"
     feedback_gain: float = 0.5
+    feedback_phases: str = "both"
     tau_filter: float = 40e-3
     block: int = 100
     brian_target: str = "cpp_standalone"
@@ -350,6 +355,7 @@ class StackConfig:
 
         choice("spiking.feedback", self.spiking_feedback, SPIKING_FEEDBACK)
         number("spiking.feedback_gain", self.feedback_gain, 0)
+        choice("spiking.feedback_phases", self.feedback_phases, ("both", "target"))
         number("spiking.tau_filter", self.tau_filter, 0, strict=True)
         number("spiking.block", self.block, 1, integer=True)
         choice("spiking.target", self.brian_target, _BRIAN_TARGETS)

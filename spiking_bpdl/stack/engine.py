@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ConfigError
 from . import twin
 
-__all__ = ["checkpoint_path", "stdp_rules", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
+__all__ = ["checkpoint_path", "stdp_rules", "mean_pre_rates", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
 
 
 def checkpoint_path(out, name="spiking"):
@@ -30,12 +30,20 @@ def checkpoint_path(out, name="spiking"):
     return Path(out) / f"checkpoint_{name}.npz"
 
 
-def stdp_rules(cfg):
+def stdp_rules(cfg, mean_pre_rates=None):
     """The pair-STDP window of every plastic forward projection of ``cfg``.
 
     Parameters
     ----------
     cfg : StackConfig
+    mean_pre_rates : dict of str to float, optional
+        Mean rate (Hz) of the pre-synaptic layer of each forward projection. With ``stack.centering =
+        'pre'`` every hidden projection (``f_1 .. f_(n-1)``, as the rate twin centres them) gets the
+        offset ``x_tar`` (:attr:`~spiking_bpdl.plasticity.PairSTDP.pre_offset`) that turns the rate rule
+        ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``: over the contrastive windows
+        of length ``L = min(free_phase - onset, target_phase)`` the pairings give ``A_minus tau_minus^2
+        rho_pre delta rho_post`` and the offset ``-A_plus x_tar L delta rho_post``, so
+        ``x_tar = A_minus tau_minus^2 m / (A_plus L)``.
 
     Returns
     -------
@@ -48,6 +56,8 @@ def stdp_rules(cfg):
     """
     from ..plasticity import PairSTDP
 
+    window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
+    hidden = {cfg.forward(l).name for l in range(1, cfg.depth)}
     rules = {}
     for p in cfg.projections:
         if p.role != "forward" or not p.plastic:
@@ -56,8 +66,20 @@ def stdp_rules(cfg):
             raise ConfigError(f"{cfg.path}: plasticity.{p.plasticity}: projection {p.name} learns by rule "
                               f"{p.rule!r}; the spiking backend needs rule = 'pair' (A_plus, tau_plus, tau_minus)")
         a_plus, a_minus, tau_plus, tau_minus = p.stdp
-        rules[p.name] = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, w_max=1e9)
+        offset = 0.0
+        if cfg.centering == "pre" and p.name in hidden and mean_pre_rates and a_plus > 0:
+            offset = a_minus * tau_minus**2 * mean_pre_rates[p.name] / (a_plus * window)
+        rules[p.name] = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, w_max=1e9,
+                                 pre_offset=offset)
     return rules
+
+
+def mean_pre_rates(cfg, weights, x):
+    """Mean rate (Hz) of every forward projection's pre-synaptic layer on digits ``x``: the input
+    encoder's exactly, deeper layers' from the rate twin's free phase (the stand-in for a slow
+    running average of the rate)."""
+    rates = twin.free_phase(cfg, weights, np.asarray(x))[1]  # [rho_0 = r_max x, rho_1, ..., rho_n]
+    return {cfg.forward(l).name: float(np.mean(rates[l - 1])) for l in range(1, cfg.depth + 1)}
 
 
 def feedback_weights(cfg, weights, initial):
@@ -189,7 +211,6 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
     target = check_target(target or cfg.brian_target)
     if target != "numpy" and not compiler_available():
         target = "numpy"
-    rules = stdp_rules(cfg)
     block = cfg.block
     x_train, l_train = data["x_train"][:cfg.samples], data["l_train"][:cfg.samples]
     n_read = min(cfg.readout_samples, (len(data["x_val"]) // block) * block)
@@ -199,6 +220,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
         raise ConfigError(f"{cfg.path}: {len(x_train)} training digits are fewer than one block ({block})")
     total = per_pass * cfg.passes
     initial = twin.init_weights(cfg, np.random.default_rng(seed), np.float64)
+    rules = stdp_rules(cfg, mean_pre_rates(cfg, initial, x_train[:1000]))
     frozen = sorted(p.name for p in cfg.projections if p.role == "forward" and not p.plastic)
     meta_key = {"config": cfg.to_dict(), "backend": "spiking", "seed": seed}
 
@@ -220,7 +242,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
     result = {}
     with use_target(target, directory=directory) as project:
         sim = SpikingStack(cfg, rules, block, target=target, directory=project, feedback_gain=cfg.feedback_gain,
-                           tau_filter=cfg.tau_filter)
+                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases)
 
         def point():
             w = feedback_weights(cfg, weights, initial)
