@@ -306,6 +306,17 @@ def test_stacks_table_is_written_from_the_stack_results(tmp_path):
     (copy / "target_prop.json").write_text(json.dumps(tp))
     with pytest.raises(rt.TableError, match="picked"):
         rt.stacks_table(copy)
+    # `spiking-bpdl train` results: the spiking rows show the network's own spikes next to the rate pass
+    sp = json.loads((src / "classifier_small" / "train_spiking.json").read_text())
+    own, rate = f"{100 * sp['test_accuracy_spiking_readout']:.2f} %", f"{100 * sp['test_accuracy']:.2f} %"
+    assert any(line.startswith("| `classifier_small` | spiking (Brian2, pair STDP): its own output spikes")
+               and f"| {own} / {rate} |" in line for line in lines)
+    assert any("W1 frozen" in line for line in lines) and lines[-3] == rt.DIEHL_COOK
+    del sp["test_accuracy_spiking_readout"]
+    (copy / "classifier_small" / "train_spiking.json").write_text(json.dumps(sp))
+    (copy / "target_prop.json").write_text((src / "target_prop.json").read_text())
+    with pytest.raises(rt.TableError, match="test_accuracy_spiking_readout"):
+        rt.stacks_table(copy)
 
 
 def test_captions_do_not_depend_on_where_the_report_was_written():

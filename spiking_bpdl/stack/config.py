@@ -181,7 +181,7 @@ class StackConfig:
     feedback_decay : float
         ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
     spiking_feedback : {'random', 'transposed'}
-        ``[spiking] feedback``: the feedback weights of the Brian2 network (:data:`SPIKING_FEEDBACK`).
+        ``[spiking] feedback``: the feedback weights of the Brian2 network (``SPIKING_FEEDBACK``).
     feedback_gain : float
         ``[spiking] feedback_gain``: ``gamma``, the factor on every feedback spike's jump.
     feedback_phases : {'both', 'target'}

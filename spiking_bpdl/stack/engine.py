@@ -39,7 +39,7 @@ def stdp_rules(cfg, mean_pre_rates=None):
     mean_pre_rates : dict of str to float, optional
         Mean rate (Hz) of the pre-synaptic layer of each forward projection. With ``stack.centering =
         'pre'`` every hidden projection (``f_1 .. f_(n-1)``, as the rate twin centres them) gets the
-        offset ``x_tar`` (:attr:`~spiking_bpdl.plasticity.PairSTDP.pre_offset`) that turns the rate rule
+        offset ``x_tar`` (``PairSTDP.pre_offset``) that turns the rate rule
         ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``: over the contrastive windows
         of length ``L = min(free_phase - onset, target_phase)`` the pairings give ``A_minus tau_minus^2
         rho_pre delta rho_post`` and the offset ``-A_plus x_tar L delta rho_post``, so
@@ -174,7 +174,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
     resume : bool
         Continue from ``OUT/checkpoint_<name>.npz``; without it an existing checkpoint is an error.
     progress : bool or str
-        Progress bar (:class:`spiking_bpdl.progress.Progress`).
+        Progress bar (``spiking_bpdl.progress.Progress``).
     target : str, optional
         Brian2 target (default ``[spiking] target``).
     directory : str, optional
