@@ -102,10 +102,20 @@ def test_malformed_configuration_raises_config_error(data, match):
 def test_invalid_toml_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[model\nn_h1 = 3")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match="malformed TOML"):
         load_config(bad)
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="missing.toml not found; shipped network definitions: .*generative_small"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_configuration_overrides_use_the_definitions_syntax():
+    """``--set section.key=value`` of ``spiking-bpdl generative``: the same resolver, syntax and
+    one-line errors as the network definitions; the override is validated like the file."""
+    assert load_config("generative_small", ["training.epochs=2"]).epochs == 2
+    with pytest.raises(ConfigError, match="unknown key 'epochz' in \\[training\\]"):
+        load_config("generative_small", ["training.epochz=2"])
+    with pytest.raises(ConfigError, match="lr_decay must be in"):
+        load_config("generative_small", ["training.lr_decay=2.0"])
 
 
 # -- the M-step is the gradient of the local losses ----------------------------------------

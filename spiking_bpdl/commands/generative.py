@@ -38,6 +38,9 @@ def _model_options(p):
     p.add_argument("--config", type=Path, default=None,
                    help="TOML configuration: a file, or a shipped name such as generative_small "
                         "(default: the paper's, networks/generative_mnist.toml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a key of the configuration before validation, e.g. training.epochs=2 or "
+                        "inference.inference_steps=20 (repeatable; applies to --config, default generative_mnist)")
     p.add_argument("--data-source", choices=("auto", "full", "embedded"), default="auto",
                    help="MNIST files (full), the packaged 2000/500 subset (embedded) or auto (default)")
 
@@ -96,9 +99,12 @@ def add_arguments(parser):
 
 def _config(args):
     from ..models.targetprop import TargetPropConfig, load_config
-    from ..spec import resolve_definition
 
-    cfg = load_config(resolve_definition(args.config)) if getattr(args, "config", None) else TargetPropConfig()
+    overrides = getattr(args, "overrides", [])
+    if getattr(args, "config", None) or overrides:
+        cfg = load_config(args.config or "generative_mnist", overrides)
+    else:
+        cfg = TargetPropConfig()
     changes = {}
     if getattr(args, "epochs", None):
         changes["epochs"] = args.epochs

@@ -30,7 +30,6 @@ validated by :func:`load_config`; a malformed file raises
 """
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,15 +206,25 @@ def config_from_dict(data, source="configuration"):
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def load_config(path):
-    """Read and validate a TOML configuration file (see :func:`config_from_dict`)."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"configuration file {path} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+def load_config(path, overrides=()):
+    """Read and validate a TOML configuration (see :func:`config_from_dict`).
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, or the name of a shipped configuration (``generative_small``), resolved as every
+        definition is (:func:`spiking_bpdl.spec.read_definition`).
+    overrides : iterable of str
+        ``section.key=value`` items applied before validation, e.g. ``"training.epochs=2"`` (the
+        same syntax and errors as the network definitions' ``--set``).
+
+    Returns
+    -------
+    TargetPropConfig
+    """
+    from ..spec import read_definition
+
+    path, data = read_definition(path, overrides)
     return config_from_dict(data, source=str(path))
 
 
