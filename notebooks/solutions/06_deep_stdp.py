@@ -1,0 +1,14 @@
+"""Solutions of the exercises in 06_deep_stdp.ipynb (one function per exercise cell)."""
+
+import numpy as np
+
+
+def delta_rule(rho_pre, rho_free, rho_target, eta):
+    """The output projection's update ``eta * rho_pre.T @ (rho_target - rho_free)``, summed over the batch."""
+    return eta * np.asarray(rho_pre).T @ (np.asarray(rho_target) - np.asarray(rho_free))
+
+
+def x_tar(A_plus, A_minus, tau_minus, m, free_phase, target_phase, onset):
+    """Offset of pre-centred pair STDP: ``A_minus tau_minus^2 m / (A_plus L)``, ``L`` the contrastive window."""
+    L = min(free_phase - onset, target_phase)
+    return A_minus * tau_minus**2 * m / (A_plus * L)

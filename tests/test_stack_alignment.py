@@ -1,0 +1,73 @@
+"""The spiking stack's STDP changes point where the rate twin's target-propagation update points.
+
+``classifier_small`` at its initial weights, one block of training digits run several times with new
+seeds (cython). Each repetition gives one cosine of each projection's STDP change with the twin's
+update and one with the twin's update for shuffled labels; their paired difference, averaged over the
+repetitions, must exceed three of its standard errors for the hidden projection W1 (the label reaches
+the hidden layer only through the feedback) and for the output projection W2 (the delta rule). With
+the feedback cut (gamma = 0) the hidden change no longer carries the label: it falls to the control,
+which is the failure this test exists to catch (a hidden layer that only random-walks, or only
+follows the label-blind part of its update).
+"""
+
+import numpy as np
+import pytest
+
+from spiking_bpdl.experiments.stack_alignment import control_margin, twin_for_spiking, update_alignment
+from spiking_bpdl.stack import twin
+from spiking_bpdl.stack.config import load_stack
+from spiking_bpdl.stack.train import load_splits
+
+BLOCK, REPETITIONS = 40, 6
+
+
+@pytest.fixture(scope="module")
+def setup():
+    cfg = load_stack("classifier_small")
+    data = load_splits(cfg)
+    weights = twin.init_weights(cfg, np.random.default_rng(cfg.seed))
+    return cfg, weights, data["x_train"][:BLOCK], data["l_train"][:BLOCK]
+
+
+@pytest.fixture(scope="module")
+def aligned(setup):
+    cfg, weights, x, labels = setup
+    return update_alignment(cfg, weights, x, labels, REPETITIONS, target="cython", seed=1)
+
+
+@pytest.fixture(scope="module")
+def cut(setup):
+    cfg, weights, x, labels = setup
+    return update_alignment(cfg, weights, x, labels, REPETITIONS, target="cython", seed=1, feedback_gain=0.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["W1", "W2"])
+def test_stdp_change_is_above_the_shuffled_label_control(aligned, name):
+    margin, se = control_margin(aligned, name)
+    assert margin > 3 * se, f"{name}: {margin:.3f} ± {se:.3f} above the shuffled-label control"
+    # averaging repetitions removes noise, so the cosine of the mean change does not fall below a single one's
+    assert aligned["cos"][name][-1] >= aligned["cos"][name][0]
+
+
+@pytest.mark.slow
+def test_without_feedback_the_hidden_change_falls_to_the_control(aligned, cut):
+    margin, se = control_margin(cut, "W1")
+    assert abs(margin) < 3 * se, f"gamma = 0: W1 {margin:.3f} ± {se:.3f} away from the control"
+    with_feedback, se_with = control_margin(aligned, "W1")
+    assert with_feedback - margin > 3 * np.hypot(se, se_with)
+    # the output layer is taught by its own teacher current and keeps its alignment
+    margin2, se2 = control_margin(cut, "W2")
+    assert margin2 > 3 * se2
+
+
+def test_the_twin_for_spiking_uses_the_feedback_synapses_effective_weights(setup):
+    cfg, weights, _, _ = setup
+    twin_cfg, w = twin_for_spiking(cfg, weights)
+    assert twin_cfg.hidden_target == "current" and twin_cfg.feedback == "random"
+    assert twin_cfg.centering == cfg.centering and twin_cfg.nudge == cfg.nudge
+    np.testing.assert_array_equal(w["G2"], cfg.feedback_gain * weights["G2"])
+    np.testing.assert_array_equal(w["W1"], weights["W1"])
+    transposed = load_stack("classifier_small", ["spiking.feedback=transposed"])
+    np.testing.assert_array_equal(twin_for_spiking(transposed, weights)[1]["G2"],
+                                  transposed.feedback_gain * weights["W2"].T)
