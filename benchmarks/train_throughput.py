@@ -27,8 +27,8 @@ Variants (a)-(d) train the same layer pair with the same all-to-all pair-STDP ru
 digits, from the same initial weights; (e) starts from the same weights on the same digits.
 
 The network is ``--network`` (default ``networks/layer_pair_mnist.toml``), a layer-pair
-definition. The layer stacks (``networks/classifier_mnist.toml``) have a rate twin but no
-spiking backend yet; their row comes when ``spiking_bpdl.stack`` has one.
+definition. Layer stacks (classifiers) have their own benchmark with the same protocol and
+helpers: ``benchmarks/classifier_throughput.py``.
 
 Protocol
 --------
@@ -614,8 +614,7 @@ def main(argv=None):
     """Run the benchmark (``argv``: the command-line arguments, default ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--network", default="networks/layer_pair_mnist.toml",
-                        help="a layer-pair definition (the stack definitions, e.g. networks/classifier_mnist.toml, "
-                             "have no spiking backend yet)")
+                        help="a layer-pair definition (layer stacks: benchmarks/classifier_throughput.py)")
     parser.add_argument("--dt-ms", type=float, default=0.1)
     parser.add_argument("--free-ms", type=float, default=60.0)
     parser.add_argument("--target-ms", type=float, default=40.0)
@@ -658,7 +657,7 @@ def main(argv=None):
     try:
         cfg = load_layer_pair(args.network)
     except ConfigError as exc:
-        parser.error(f"{exc} (this benchmark trains layer pairs; a stack's row comes with its spiking backend)")
+        parser.error(f"{exc} (this benchmark trains layer pairs; layer stacks: benchmarks/classifier_throughput.py)")
     cfg = dataclasses.replace(cfg, block=args.block, dt=args.dt_ms * 1e-3, free_phase=args.free_ms * 1e-3,
                               target_phase=args.target_ms * 1e-3, plasticity_onset=20e-3,
                               # the scheme the naive loop implements: one switch, online updates, running traces,

@@ -148,6 +148,15 @@ def _median_range(stat, fmt):
     return f"{stat['median']:{fmt}} [{stat['min']:{fmt}}–{stat['max']:{fmt}}]"
 
 
+def _vs_nest(cpp, nest):
+    """The cell comparing the engine on cpp_standalone with the NEST peer (samples/s and events/s)."""
+    sv, se = cpp["speedup_vs_nest"], cpp["speedup_vs_nest_events_per_s"]
+    return (f"this engine on cpp_standalone: **{sv['median']:.1f}×** NEST's samples/s, median of "
+            f"{nest['n_repetitions']} (range {sv['min']:.1f}–{sv['max']:.1f}), **{se['median']:.1f}×** its "
+            f"synaptic events/s ({se['min']:.1f}–{se['max']:.1f}); NEST {_median_range(nest['samples_per_s'], '.2f')} "
+            "samples/s")
+
+
 def _train_throughput_rows(d):
     rows_ = d["rows"]
     naive, cy, cpp = (rows_["a_naive_cython_run_per_sample"], rows_["b_engine_cython"], rows_["c_engine_cpp_standalone"])
@@ -181,17 +190,12 @@ def _train_throughput_rows(d):
             return float(np.median([r["synaptic_events"] / r["samples"] for r in row["repetitions"]]))
 
         extra = events_per_sample(nest) / events_per_sample(cpp) - 1
-        sv, se = cpp["speedup_vs_nest"], cpp["speedup_vs_nest_events_per_s"]
         out.append((f"peer simulator: the same network in NEST {nest['nest']} (`stdp_synapse` on W and V, one "
                     f"`nest.Prepare()`, per sample the generators set and one `nest.Run`, "
                     f"{nest['local_num_threads']} thread, {nest['neuron_model']}); no phase sign gates, one sign per "
                     f"weight and an open-loop teacher, so NEST's network does {extra:.0%} more synaptic events per "
                     "sample (`docs/layer_pairs.md`, \"The NEST peer\")",
-                    f"this engine on cpp_standalone: **{sv['median']:.1f}×** NEST's samples/s, median of "
-                    f"{nest['n_repetitions']} (range {sv['min']:.1f}–{sv['max']:.1f}), **{se['median']:.1f}×** its "
-                    f"synaptic events/s ({se['min']:.1f}–{se['max']:.1f}); NEST "
-                    f"{_median_range(nest['samples_per_s'], '.2f')} samples/s, "
-                    f"{nest['synaptic_events_per_s']['median']:.2e} events/s",
+                    _vs_nest(cpp, nest) + f", {nest['synaptic_events_per_s']['median']:.2e} events/s",
                     "same command (the row runs when nest-simulator is installed: `pip install -e '.[bench]'`)"))
     elif nest:
         out.append(("peer simulator: NEST", f"not measured ({nest['skipped']})", "same command"))
@@ -220,7 +224,51 @@ def _generative_epoch_rows(d):
              "`python benchmarks/generative_epoch.py`")]
 
 
-_BENCHMARKS = (("train_throughput", _train_throughput_rows), ("stdp_throughput", _stdp_throughput_rows),
+def _classifier_throughput_rows(d):
+    rows_ = d["rows"]
+    naive, cy, cpp = (rows_["a_naive_cython_run_per_sample"], rows_.get("b_engine_cython"),
+                      rows_["c_engine_cpp_standalone"])
+    prot, targets = d["protocol"], d["targets"]
+    cmd = f"`{d['provenance']['command']}`"
+    sizes = "-".join(str(s) for s in d["sizes"])
+    setup = (f"classifier-stack training ({d['network']}, {sizes}, gated pair STDP on every forward projection, fixed "
+             f"feedback, real digits with one-hot targets, dt {d['dt_ms']:g} ms, {d['presentation_ms']:g} ms per sample, "
+             f"{d['input_statistics']}): this engine on cpp_standalone, one `device.run` per {d['block']}-sample block, "
+             f"vs the naive loop (runtime cython, one `run()` per sample). Warm-up untimed; {prot['repetitions']} "
+             f"repetitions in one run, {prot['naive_samples_per_repetition']} naive and "
+             f"{prot['engine_samples_per_repetition']} engine samples each")
+    sp, spc = cpp["speedup_vs_naive"], cpp["speedup_vs_naive_cpu_time"]
+
+    def verdict(stat, target):
+        return f"{'met' if stat['median'] >= target else '**not met**'}"
+
+    out = [(setup,
+            f"**{sp['median']:.1f}×** more samples/s, median of {cpp['n_repetitions']} (range {sp['min']:.1f}–"
+            f"{sp['max']:.1f}): {_median_range(cpp['samples_per_s'], '.1f')} vs "
+            f"{_median_range(naive['samples_per_s'], '.2f')} samples/s; {spc['median']:.1f}× in CPU time "
+            f"({spc['min']:.1f}–{spc['max']:.1f}); target ≥ {targets['c_over_a']:g}: {verdict(sp, targets['c_over_a'])} "
+            f"in wall-clock time, {verdict(spc, targets['c_over_a'])} in CPU time", cmd)]
+    if cy and "skipped" not in cy:
+        sp, spc = cy["speedup_vs_naive"], cy["speedup_vs_naive_cpu_time"]
+        out.append(("same engine on cython, one `run()` per block",
+                    f"**{sp['median']:.1f}×** ({sp['min']:.1f}–{sp['max']:.1f}): "
+                    f"{_median_range(cy['samples_per_s'], '.1f')} samples/s; {spc['median']:.1f}× in CPU time",
+                    "same command"))
+    nest = rows_.get("e_nest_peer")
+    if nest and "skipped" not in nest:
+        out.append((f"peer simulator: the same stack in NEST {nest['nest']} (`stdp_synapse` on every forward "
+                    f"projection, static feedback, one `nest.Prepare()`, per sample the generators set and one "
+                    f"`nest.Run`, {nest['local_num_threads']} thread, {nest['neuron_model']}); no phase gates, no "
+                    "pre-centring, feedback in both phases, one sign per weight, an open-loop teacher "
+                    "(`rows.e_nest_peer.differences`)",
+                    _vs_nest(cpp, nest), "same command (the row runs when nest-simulator is installed)"))
+    elif nest:
+        out.append(("peer simulator: NEST", f"skipped: {nest['skipped']}", "same command"))
+    return out
+
+
+_BENCHMARKS = (("train_throughput", _train_throughput_rows), ("classifier_throughput", _classifier_throughput_rows),
+               ("stdp_throughput", _stdp_throughput_rows),
                ("vpf_epoch", _vpf_epoch_rows), ("generative_epoch", _generative_epoch_rows))
 
 
@@ -306,8 +354,8 @@ def benchmark_table(results_dir=DEFAULT_BENCHMARKS):
     Parameters
     ----------
     results_dir : path-like
-        Folder with ``train_throughput.json``, ``stdp_throughput.json``, ``vpf_epoch.json`` and
-        ``generative_epoch.json`` as the scripts in ``benchmarks/`` write them.
+        Folder with ``train_throughput.json``, ``classifier_throughput.json``, ``stdp_throughput.json``,
+        ``vpf_epoch.json`` and ``generative_epoch.json`` as the scripts in ``benchmarks/`` write them.
 
     Returns
     -------

@@ -77,7 +77,7 @@ def test_no_nest_option_is_accepted_and_a_stack_definition_is_refused_in_one_lin
         bench.main(["--no-nest", "--network", str(stack), "--out", str(tmp_path / "out.json")])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "spiking backend" in err and str(stack) in err
+    assert "benchmarks/classifier_throughput.py" in err and str(stack) in err
     assert not (tmp_path / "out.json").exists()
 
 

@@ -289,6 +289,30 @@ def test_benchmark_table_is_written_from_the_benchmark_results(tmp_path, capsys)
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_classifier_benchmark_rows_follow_their_json(tmp_path):
+    """The classifier benchmark's rows: its speedups in wall-clock and CPU time with their verdicts,
+    the NEST peer; a missing field is a TableError naming it."""
+    rt = _readme_tables()
+    src = REPO / "benchmarks" / "results"
+    ct = json.loads((src / "classifier_throughput.json").read_text())
+    cpp = ct["rows"]["c_engine_cpp_standalone"]
+    lines = rt.benchmark_table(src)
+    assert any(line.startswith("| classifier-stack training") and f"**{cpp['speedup_vs_naive']['median']:.1f}×**" in line
+               for line in lines)
+    assert any(f"**{cpp['speedup_vs_nest']['median']:.1f}×** NEST's samples/s" in line for line in lines)
+    bench = tmp_path / "bench"
+    shutil.copytree(src, bench)
+    cpp["speedup_vs_naive_cpu_time"]["median"] = 5.0
+    cpp["speedup_vs_naive"]["median"] = 25.0
+    (bench / "classifier_throughput.json").write_text(json.dumps(ct))
+    assert any("**25.0×**" in line and "met in wall-clock time, **not met** in CPU time" in line
+               for line in rt.benchmark_table(bench))
+    del cpp["speedup_vs_nest"]
+    (bench / "classifier_throughput.json").write_text(json.dumps(ct))
+    with pytest.raises(rt.TableError, match="classifier_throughput.json: missing or malformed field 'speedup_vs_nest'"):
+        rt.benchmark_table(bench)
+
+
 def test_stacks_table_is_written_from_the_stack_results(tmp_path):
     """The layer-stack table follows docs/results/stacks: a changed test accuracy changes the table, a
     missing field is an error naming it."""
