@@ -33,6 +33,7 @@ def _run(cfg, data, **kw):
     return train_spiking(cfg, data, target="cython", progress=False, **kw)
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly_as_an_uninterrupted_run(tiny, tmp_path):
     cfg, data = tiny
     whole = _run(cfg, data, out=tmp_path / "a")
@@ -77,6 +78,7 @@ def _cli(*argv, cwd=None):
                           text=True, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_train_writes_the_classifier_keys_and_figures(tmp_path):
     sets = sum((["--set", s] for s in TINY), [])
     r = _cli("train", "classifier_small", "--backend", "spiking", "--target", "cython", "--freeze", "W1",
@@ -112,3 +114,100 @@ def test_bad_stack_options_are_one_line_errors_and_write_nothing(tmp_path, argv,
 def test_freeze_on_a_layer_pair_is_refused(tmp_path):
     r = _cli("train", "layer_pair_small", "--freeze", "W", "--out", tmp_path / "o")
     assert r.returncode == 2 and "apply to layer stacks" in r.stderr and not (tmp_path / "o").exists()
+
+
+DEEP = """
+[network]
+name = "deep_tiny"
+[stack]
+layers = ["input", "h1", "h2", "output"]
+target = "label"
+nudge = 12.0
+feedback = "random"
+hidden_target = "current"
+centering = "pre"
+free_phase = "100 ms"
+target_phase = "60 ms"
+plasticity_onset = "40 ms"
+[populations.input]
+kind = "poisson"
+size = 196
+max_rate = "100 Hz"
+[populations.h1]
+kind = "lif"
+size = 30
+tau_syn = "5 ms"
+bias = 0.6
+[populations.h2]
+kind = "lif"
+size = 20
+tau_syn = "5 ms"
+bias = 0.6
+[populations.output]
+kind = "lif"
+size = 10
+tau_syn = "5 ms"
+bias = 0.6
+[projections.W1]
+pre = "input"
+post = "h1"
+weight = { init = "normal", std = 0.06 }
+plasticity = "stdp"
+[projections.W2]
+pre = "h1"
+post = "h2"
+weight = { init = "normal", std = 0.06 }
+plasticity = "stdp"
+[projections.W3]
+pre = "h2"
+post = "output"
+weight = { init = "normal", std = 0.03 }
+plasticity = "stdp"
+[projections.G2]
+pre = "h2"
+post = "h1"
+weight = { init = "normal", std = 0.03 }
+[projections.G3]
+pre = "output"
+post = "h2"
+weight = { init = "normal", std = 0.03 }
+[plasticity.stdp]
+rule = "pair"
+A_plus = 3e-4
+tau_plus = "40 ms"
+tau_minus = "40 ms"
+[spiking]
+feedback_gain = 3.0
+feedback_phases = "target"
+block = 25
+target = "cython"
+readout_samples = 25
+[data]
+source = "embedded"
+downsample = 2
+[training]
+samples = 50
+train_pool = 1667
+validation_samples = 333
+test_samples = 50
+eval_every = 50
+"""
+
+
+@pytest.mark.slow
+def test_the_engine_trains_every_layer_of_a_deep_stack(tmp_path):
+    """Two hidden layers: every forward projection changes by STDP, the feedback stays fixed, freezing one
+    hidden layer keeps exactly that one."""
+    path = tmp_path / "deep.toml"
+    path.write_text(DEEP)
+    cfg = load_stack(path)
+    data = load_splits(cfg)
+    initial = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    r = _run(cfg, data)
+    for name in ("W1", "W2", "W3"):
+        assert np.count_nonzero(r["weights"][name] != initial[name]) > initial[name].size // 2, name
+    for name in ("G2", "G3"):
+        np.testing.assert_array_equal(r["weights"][name], initial[name])
+    frozen = _run(freeze(cfg, ["W2"]), data)
+    np.testing.assert_array_equal(frozen["weights"]["W2"], initial["W2"])
+    assert np.any(frozen["weights"]["W1"] != initial["W1"])
