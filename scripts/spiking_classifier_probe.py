@@ -10,16 +10,21 @@ flush), and scores the network's own output spike counts (and a rate pass of its
 validation digits only (the last ``validation_samples`` of the training split). The test digits are
 never loaded. Every plastic forward projection needs a ``rule = "pair"`` table. The feedback of the
 definition's ``[stack] feedback`` is used as follows: ``transposed`` sends the top layer's spikes down
-through the transposed forward weights (refreshed every block), ``random`` through the fixed initial
-feedback weights; other modes are not available on the spiking backend yet.
+through the transposed forward weights (refreshed every block; ``--feedback-centre`` removes their mean
+over the top units), ``random`` through the fixed initial feedback weights; other modes are not
+available on the spiking backend yet. ``--centre W1`` makes a projection's STDP pre-centred
+(:attr:`spiking_bpdl.plasticity.PairSTDP.pre_offset`); ``--freeze-hidden`` zeroes the hidden
+projections' amplitudes.
 
 Writes one JSON with the validation curve (spiking read-out and rate pass, per ``--eval-every``
 samples), per-block alignment of each layer's STDP update with the rate rule computed from the same
-block's measured phase rates (a bookkeeping check: the same spikes), the resolved configuration, the
-seed, the command and the version.
+block's measured phase rates (a bookkeeping check: the same spikes) and with the rate twin's update of
+the same block (``cos_twin_*``: the rule's direction), every layer's mean free rate and phase change,
+the resolved configuration, the seed, the command and the version.
 """
 
 import argparse
+import dataclasses
 import shlex
 import sys
 import time
@@ -52,6 +57,17 @@ def main(argv=None):
     ap.add_argument("--lr-decay-samples", type=float, default=20000.0, help="STDP factor 1/(1 + samples/this)")
     ap.add_argument("--eval-every", type=int, default=2000)
     ap.add_argument("--eval-samples", type=int, default=500)
+    ap.add_argument("--centre", action="append", default=[], metavar="NAME[=HZ]",
+                    help="pre-centred STDP on forward projection NAME (PairSTDP.pre_offset): the mean pre rate m "
+                         "is HZ, or the pre layer's mean rate over the first 1,000 training digits (the input's, "
+                         "or the rate twin's at the initial weights)")
+    ap.add_argument("--feedback-phases", choices=("both", "target"), default="both",
+                    help="SpikingStack(feedback_phases=...): feedback spikes reach the layer below in both "
+                         "phases, or in the target phase only")
+    ap.add_argument("--feedback-centre", action="store_true",
+                    help="transposed feedback minus its mean over the layer above (per receiving neuron), so that "
+                         "activity common to all top units (e.g. the output's free-phase background) sends no net "
+                         "drive down")
     ap.add_argument("--target", default="cpp_standalone")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True, help="JSON file")
@@ -76,6 +92,33 @@ def main(argv=None):
     weights = twin.init_weights(cfg, rng)
     n = len(cfg.layers) - 1
     fwd = [cfg.forward(l).name for l in range(1, n + 1)]
+    if a.freeze_hidden:
+        # Zero amplitudes, not only discarding the block's hidden changes: the per-sample flush would
+        # otherwise let the hidden weights drift inside every block (and move the rates that W2 learns from).
+        for name in fwd[:-1]:
+            if name in rules:
+                rules[name] = rules[name].replace(A_plus=0.0, A_minus=0.0)
+    # Pre-centring: across the contrastive windows the rule gives A_minus tau_minus^2 (1 - exp(-L/tau_minus))
+    # rho_pre delta rho_post (the post trace lags the rate step for the L seconds of the target window; the
+    # stationary pairs cancel between the -1 and +1 windows), and the offset -A_plus x_tar L delta rho_post,
+    # so x_tar = A_minus tau_minus^2 (1 - exp(-L/tau_minus)) m / (A_plus L) turns rho_pre into rho_pre - m.
+    window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
+    twin_rates = twin.free_phase(cfg, weights, x_train[:1000])[1]
+    centred = {}
+    for item in a.centre:
+        name, _, hz = item.partition("=")
+        if name not in rules:
+            raise SystemExit(f"spiking_classifier_probe: error: --centre {name}: no plastic forward projection")
+        l = fwd.index(name) + 1
+        m = float(hz) if hz else float(np.mean(twin_rates[l - 1]))
+        r = rules[name]
+        lag = r.tau_minus**2 * (1.0 - np.exp(-window / r.tau_minus))
+        rules[name] = r.replace(pre_offset=r.A_minus * lag * m / (r.A_plus * window))
+        centred[name] = m
+    # the rate twin's update of the same block, for the alignment report: hidden targets by injected currents
+    # through the very feedback weights the spiking network gets ('random' reads them as given)
+    cfg_twin = dataclasses.replace(cfg, hidden_target="current", feedback="random",
+                                   centering="pre" if any(fwd.index(k) < n - 1 for k in centred) else "none")
     fb_of = {p.name: p for p in cfg.projections if p.role == "feedback"}
 
     def with_feedback(w):
@@ -84,6 +127,8 @@ def main(argv=None):
             if cfg.feedback == "transposed":
                 above = [cfg.forward(l) for l in range(1, n + 1) if cfg.forward(l).pre == g.post][0]
                 out[name] = w[above.name].T
+                if a.feedback_centre:
+                    out[name] = out[name] - out[name].mean(axis=0)
         return out
 
     block = a.block
@@ -92,7 +137,8 @@ def main(argv=None):
     out_dir = a.out.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     with use_target(a.target) as d:  # cpp_standalone: a temporary project folder, removed afterwards
-        sim = SpikingStack(cfg, rules, block, target=a.target, directory=d, feedback_gain=a.feedback_gain)
+        sim = SpikingStack(cfg, rules, block, target=a.target, directory=d, feedback_gain=a.feedback_gain,
+                           feedback_phases=a.feedback_phases)
 
         def evaluate(samples_done):
             n_eval = (a.eval_samples // block) * block
@@ -116,6 +162,7 @@ def main(argv=None):
             y = twin.targets_of(cfg, x_train[idx], y_train[idx])
             scale = 1.0 / (1.0 + done / a.lr_decay_samples) if a.lr_decay_samples > 0 else 1.0
             before = {k: v.copy() for k, v in weights.items()}
+            twin_upd = twin.target_prop_updates(cfg_twin, with_feedback(weights), x_train[idx], y)[0]
             r = sim.run_block(x_train[idx], y, with_feedback(weights), learn=True, seed=done, lr_scale=scale,
                               rng=np.random.default_rng([a.seed, 3, done]))
             # the rate rule from this block's measured phase rates (the same spikes: bookkeeping, not theory)
@@ -126,7 +173,14 @@ def main(argv=None):
                 tgt = (r.counts_all[l - 1] - r.counts_free[l - 1]) / cfg.target_phase
                 change = r.weights[fwd[l - 1]] - before[fwd[l - 1]]
                 row[f"cos_{fwd[l - 1]}"] = _cos(change, rates_pre[-1].T @ (tgt - free))
+                row[f"cos_twin_{fwd[l - 1]}"] = _cos(change, twin_upd[fwd[l - 1]])
                 rates_pre.append(free)
+            row["mean_rate_free"] = [float(np.mean(c)) / sim.free_window for c in r.counts_free]
+            # the phase change of every layer (target minus free rate, Hz): its mean and its spread
+            dr = [(c_all - c_free) / cfg.target_phase - c_free / sim.free_window
+                  for c_all, c_free in zip(r.counts_all, r.counts_free)]
+            row["mean_rate_change"] = [float(np.mean(d)) for d in dr]
+            row["rms_rate_change"] = [float(np.sqrt(np.mean(d * d))) for d in dr]
             align.append(row)
             for l, name in enumerate(fwd, 1):
                 if a.freeze_hidden and l < n:
@@ -136,7 +190,9 @@ def main(argv=None):
             if done % a.eval_every == 0 or done >= a.samples:
                 evaluate(done)
     result = {"definition": str(a.network), "samples": done, "frozen_hidden": a.freeze_hidden,
-              "feedback": cfg.feedback, "feedback_gain": a.feedback_gain, "curve": curve, "alignment": align,
+              "feedback": cfg.feedback, "feedback_gain": a.feedback_gain, "feedback_phases": a.feedback_phases,
+              "feedback_centre": a.feedback_centre,
+              "centred_mean_pre_rate_hz": centred, "curve": curve, "alignment": align,
               "rules": {k: v.to_dict() for k, v in rules.items()}, "config": cfg.to_dict(), "seed": a.seed,
               "provenance": prov, "wall_s": time.time() - t0}
     write_json(a.out, result)

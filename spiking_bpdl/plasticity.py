@@ -132,6 +132,8 @@ class PairSTDP:
     w_max                w      1.0         upper weight bound (lower bound 0)
     nearest              bool   False       nearest-spike pairing instead of all-to-all
     weight_dependence    str    'hard'      'hard' (additive, clipped) or 'soft'
+    pre_offset           1      0           x_tar of :meth:`neuron_trace_code`: a post spike adds
+                                            ``A_plus (apre - x_tar)`` (pre-centred STDP)
     ===================  =====  ==========  ===============================================
 
     Examples
@@ -150,6 +152,7 @@ class PairSTDP:
     w_max: float = 1.0
     nearest: bool = False
     weight_dependence: str = "hard"
+    pre_offset: float = 0.0
 
     def __post_init__(self):
         object.__setattr__(self, "A_plus", _check_nonneg("A_plus", self.A_plus))
@@ -162,6 +165,7 @@ class PairSTDP:
                 f"weight_dependence must be one of {', '.join(WEIGHT_DEPENDENCES)}, got {self.weight_dependence!r}"
             )
         object.__setattr__(self, "nearest", bool(self.nearest))
+        object.__setattr__(self, "pre_offset", _check_nonneg("pre_offset", self.pre_offset))
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -254,6 +258,8 @@ class PairSTDP:
             Traces ``apre`` (pre, amplitude ``A_plus``) and ``apost`` (post, amplitude
             ``A_minus``).
         """
+        if self.pre_offset:
+            raise ConfigError("pre_offset applies to per-neuron traces only (neuron_trace_code)")
         mode = "clock-driven" if clock_driven else "event-driven"
         w = weight
         gpre = f"({pre_gate})" if pre_gate else "1"
@@ -331,8 +337,16 @@ class PairSTDP:
         The rate rules that STDP implements here are linear in the weights, so the weights carry a
         sign and no bound (``w_max`` and ``weight_dependence`` do not apply; nearest-spike pairing
         cannot use shared traces and is refused). A pre spike subtracts ``gate * A_minus * apost_post``,
-        a post spike adds ``gate * A_plus * apre_pre``, where the traces come from
+        a post spike adds ``gate * A_plus * (apre_pre - pre_offset)``, where the traces come from
         :meth:`neuron_traces` of the two groups.
+
+        With ``pre_offset = x_tar > 0`` (the offset rule of Diehl & Cook 2015) every post spike also
+        takes ``gate * A_plus * x_tar`` from all its synapses alike. Across a contrastive window this
+        is ``-A_plus x_tar`` times the post neuron's count change, the same for every pre neuron, so
+        the rate rule ``rho_pre * delta rho_post`` becomes ``(rho_pre - m) * delta rho_post``: a
+        covariance rule that removes the update's part common to all inputs (which otherwise drives
+        the post rates away). ``x_tar`` is in trace units (a trace jumps by 1 per spike); ``m`` follows
+        from the window (see the caller).
 
         Parameters
         ----------
@@ -358,9 +372,13 @@ class PairSTDP:
         acc = "dw" if deferred else "w"
         model = "w : 1\ndw : 1" if deferred else "w : 1"
         on_pre = ([effect] if effect else []) + [f"{acc} -= {g}A_minus_{name}*apost_post"]
-        on_post = f"{acc} += {g}A_plus_{name}*apre_pre"
-        return SynapseCode(model=model, on_pre="\n".join(on_pre), on_post=on_post,
-                           namespace={f"A_plus_{name}": self.A_plus, f"A_minus_{name}": self.A_minus})
+        ns = {f"A_plus_{name}": self.A_plus, f"A_minus_{name}": self.A_minus}
+        if self.pre_offset:
+            on_post = f"{acc} += {g}A_plus_{name}*(apre_pre - x_tar_{name})"
+            ns[f"x_tar_{name}"] = self.pre_offset
+        else:
+            on_post = f"{acc} += {g}A_plus_{name}*apre_pre"
+        return SynapseCode(model=model, on_pre="\n".join(on_pre), on_post=on_post, namespace=ns)
 
     def to_dict(self):
         """Plain-JSON description (times in ms)."""
@@ -374,6 +392,7 @@ class PairSTDP:
             "weight_dependence": self.weight_dependence,
             "integral_K": self.integral_K(),
             "integral_sK": self.integral_sK(),
+            **({"pre_offset": self.pre_offset} if self.pre_offset else {}),
         }
 
 

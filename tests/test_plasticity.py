@@ -273,11 +273,12 @@ def _raster_group(raster, rule, pre, post, name):
                           method="exact", namespace={**ns, f"{name}_raster": ta}, name=name)
 
 
-@pytest.mark.parametrize("deferred", [False, True])
-def test_neuron_trace_code_equals_gated_all_to_all_pair_sums(deferred):
+@pytest.mark.parametrize("deferred, pre_offset", [(False, 0.0), (True, 0.0), (True, 0.7)])
+def test_neuron_trace_code_equals_gated_all_to_all_pair_sums(deferred, pre_offset):
     """Per-neuron traces (one trace per neuron shared by its synapses) give, per synapse, the all-to-all
     pair sum of the window, each pair weighted by the gate at its later spike; a pre and a post spike in
-    the same step do not pair (the traces jump in the groups' resets, after the synapses of that step)."""
+    the same step do not pair (the traces jump in the groups' resets, after the synapses of that step).
+    With ``pre_offset`` every post spike also subtracts ``gate * A_plus * pre_offset``."""
     import brian2 as b2
 
     from spiking_bpdl.codegen import configure_target
@@ -285,7 +286,7 @@ def test_neuron_trace_code_equals_gated_all_to_all_pair_sums(deferred):
     configure_target("numpy")
     b2.start_scope()
     b2.defaultclock.dt = DT * b2.second
-    rule = PairSTDP(A_plus=0.01, A_minus=0.013, tau_plus=20e-3, tau_minus=30e-3)
+    rule = PairSTDP(A_plus=0.01, A_minus=0.013, tau_plus=20e-3, tau_minus=30e-3, pre_offset=pre_offset)
     rng = np.random.default_rng(3)
     steps = 3000
     pre_r = rng.random((steps, 3)) < 60 * DT
@@ -314,8 +315,21 @@ def test_neuron_trace_code_equals_gated_all_to_all_pair_sums(deferred):
                         expected[i, j] += gate[b] * rule.A_plus * np.exp(-(t[b] - t[a]) / rule.tau_plus)
                     elif a > b:
                         expected[i, j] -= gate[a] * rule.A_minus * np.exp(-(t[a] - t[b]) / rule.tau_minus)
+            expected[i, j] -= rule.A_plus * pre_offset * gate[post_r[:, j]].sum()
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
     assert np.abs(expected).max() > 10 * rule.A_plus  # many pairs, both gate signs: not a trivial sum
+
+
+def test_pre_offset_default_leaves_the_code_unchanged_and_is_refused_by_per_synapse_traces():
+    plain = PairSTDP().neuron_trace_code("x", gate="g")
+    assert plain.on_post == "w += g*A_plus_x*apre_pre" and "x_tar_x" not in plain.namespace
+    centred = PairSTDP(pre_offset=0.25).neuron_trace_code("x", gate="g")
+    assert centred.on_post == "w += g*A_plus_x*(apre_pre - x_tar_x)" and centred.namespace["x_tar_x"] == 0.25
+    assert "pre_offset" not in PairSTDP().to_dict() and PairSTDP(pre_offset=0.25).to_dict()["pre_offset"] == 0.25
+    with pytest.raises(ConfigError, match="pre_offset"):
+        PairSTDP(pre_offset=0.25).synapse_code()
+    with pytest.raises(ConfigError, match="pre_offset"):
+        PairSTDP(pre_offset=-1.0)
 
 
 def test_neuron_trace_code_refuses_nearest_pairing():

@@ -121,9 +121,11 @@ def _pair_sums(pre, post, rule, gate_of, sample_of, n_pre, n_post):
     return dw
 
 
-def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny):
+@pytest.mark.parametrize("pre_offset", [0.0, 0.6])
+def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_offset):
     """Every forward projection's change over a block equals the gated all-to-all pair sums of the
-    recorded spikes (trace reset per sample, per-sample updates), so the stack's STDP is the rule's."""
+    recorded spikes (trace reset per sample, per-sample updates), so the stack's STDP is the rule's;
+    with a pre-centred rule (``pre_offset``) every gated post spike also takes ``A_plus * pre_offset``."""
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.stack.network import SpikingStack, phase_gates
 
@@ -133,8 +135,9 @@ def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny):
     x = rng.uniform(0, 1, (block, 16))
     y = np.eye(10)[[2, 5, 7]]
     w0 = _weights(cfg)
+    rules = {name: rule.replace(pre_offset=pre_offset) for name, rule in RULES.items()}
     with use_target("numpy"):
-        sim = SpikingStack(cfg, RULES, block, target="numpy", record_spikes=True, feedback_gain=0.5)
+        sim = SpikingStack(cfg, rules, block, target="numpy", record_spikes=True, feedback_gain=0.5)
         res = sim.run_block(x, y, w0, learn=True, seed=3, lr_scale=0.8)
     g = phase_gates(cfg.free_phase, cfg.target_phase, cfg.plasticity_onset, cfg.cycles, cfg.dt)
     P, slot = g["presentation"], g["slot"]
@@ -150,8 +153,11 @@ def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny):
     for l, name in ((1, "W1"), (2, "W2")):
         expected = _pair_sums(spikes[l - 1], spikes[l], RULES[name], gate_of, sample_of,
                               cfg.layers[l - 1].size, cfg.layers[l].size)
-        change = res.weights[name] - w0[name]
         assert np.abs(expected).max() > 20 * RULES[name].A_plus * 0.8 * np.exp(-1)  # many gated pairs
+        jq, tq = spikes[l]
+        for b in range(len(jq)):
+            expected[:, jq[b]] -= gate_of(tq[b]) * RULES[name].A_plus * pre_offset
+        change = res.weights[name] - w0[name]
         # Weights are single precision: w0's rounding and one rounded addition per sample (3), plus the
         # accumulation of dw, each at most half an ulp (2^-24 relative) of the largest magnitude involved.
         scale = np.abs(w0[name]).max() + np.abs(expected).max()
@@ -180,6 +186,34 @@ def test_feedback_carries_the_nudge_to_the_hidden_layer(tiny):
         diffs[gain] = np.abs(counts[0] - counts[1]).sum()
     assert diffs[0.0] == 0  # same seed, no feedback: the label cannot reach the hidden layer
     assert diffs[1.0] > 0
+
+
+def test_feedback_in_the_target_phase_only(tiny):
+    """``feedback_phases='target'``: the first free phase is the network without feedback (same seed,
+    same counts as ``feedback_gain=0``; later samples start from membranes the previous target phase
+    left), while the target phase still carries the label down; with the default ``'both'`` the free
+    phase already feels the feedback."""
+    from spiking_bpdl.codegen import use_target
+    from spiking_bpdl.errors import ConfigError
+    from spiking_bpdl.stack.network import SpikingStack
+
+    cfg = tiny
+    block = 4
+    x = np.tile(np.random.default_rng(2).uniform(0, 1, (1, 16)), (block, 1))
+    w = _weights(cfg, 1)
+    runs = {}
+    for key, gain, phases in (("none", 0.0, "both"), ("both", 1.0, "both"), ("target", 1.0, "target")):
+        for label in (0, 9):
+            with use_target("numpy"):
+                sim = SpikingStack(cfg, RULES, block, target="numpy", feedback_gain=gain, feedback_phases=phases)
+                runs[key, label] = sim.run_block(x, np.eye(10)[[label] * block], w, learn=True, seed=5, lr_scale=0.0)
+    free = {k: r.counts_free[0][0] for k, r in runs.items()}
+    assert np.array_equal(free["target", 0], free["none", 0])
+    assert not np.array_equal(free["both", 0], free["none", 0])
+    after = {k: r.counts_all[0] - r.counts_free[0] for k, r in runs.items()}
+    assert np.abs(after["target", 0] - after["target", 9]).sum() > 0
+    with pytest.raises(ConfigError, match="feedback_phases"):
+        SpikingStack(cfg, RULES, block, target="numpy", feedback_phases="free")
 
 
 def test_pair_rules_of_a_definition(tmp_path):

@@ -200,13 +200,21 @@ class SpikingStack:
     record_spikes : bool
         Also record every spike (``StackBlock.spikes``: per layer ``(indices, times)``), for tests
         that check the weight changes against the pair sums of the recorded spikes.
+    feedback_phases : {'both', 'target'}
+        ``'both'``: feedback spikes reach the layer below in every phase, so a hidden layer's rate
+        change between the phases carries the feedback of the top layer's rate *change*. ``'target'``:
+        only in the target phases (no free-phase loop through ``f g``, but the change then carries the
+        feedback of the whole target-phase rate).
     """
 
     def __init__(self, cfg, rules, block, target="cython", directory=None, feedback_gain=0.5, tau_filter=40e-3,
-                 record_spikes=False):
+                 record_spikes=False, feedback_phases="both"):
         self.cfg, self.rules, self.block, self.target, self.directory = cfg, dict(rules), int(block), target, directory
         self.record_spikes = bool(record_spikes)
         self.gamma, self.tau_filter = float(feedback_gain), float(tau_filter)
+        if feedback_phases not in ("both", "target"):
+            raise ConfigError(f"feedback_phases must be 'both' or 'target', got {feedback_phases!r}")
+        self.feedback_phases = feedback_phases
         if not (np.isfinite(self.gamma) and self.gamma >= 0):
             raise ConfigError(f"feedback_gain must be finite and >= 0, got {feedback_gain!r}")
         self.n = len(cfg.layers) - 1
@@ -369,9 +377,12 @@ class SpikingStack:
             syns[f.name] = syn
         for g in self.feedback:
             lo = [layer.name for layer in cfg.layers].index(g.post)
-            syn = b2.Synapses(groups[lo + 1], groups[lo], "w : 1", on_pre=jump(lo, "gamma*w"),
-                              namespace={**post_constants(lo), "gamma": self.gamma}, name=f"st_{g.name}",
-                              dtype=_WEIGHT_DTYPE)
+            fb_ns = {**post_constants(lo), "gamma": self.gamma}
+            factor = "gamma*w"
+            if self.feedback_phases == "target":
+                factor, fb_ns["st_target_on"] = "gamma*st_target_on(t)*w", ta["target_on"]
+            syn = b2.Synapses(groups[lo + 1], groups[lo], "w : 1", on_pre=jump(lo, factor), namespace=fb_ns,
+                              name=f"st_{g.name}", dtype=_WEIGHT_DTYPE)
             syns[g.name] = syn
         for name, syn in syns.items():
             syn.connect()
