@@ -169,10 +169,12 @@ mean. Without it, the part of a hidden update that is common to all inputs (ever
 pushing a hidden neuron the same way) is not corrected by an imperfect feedback, and the hidden
 rates run away. In spikes, each post-synaptic spike takes a fixed amount `A₊ x_tar` from all of
 that neuron's synapses (the offset rule of Diehl & Cook 2015). Across the two gated windows the
-ordinary pairings give `A₋ τ₋² ρ_pre Δρ_post` and the offset gives `−A₊ x_tar L Δρ_post` (post
-spikes count +1 in the target window and −1 in the free window, each of length `L`), the same for
-every pre neuron. Choosing `x_tar` so that this equals `−A₋ τ₋² m Δρ_post` turns the rule into
-`A₋ τ₋² (ρ_pre − m) Δρ_post`.
+ordinary pairings give `A₋ τ₋² (1 − e^(−L/τ₋)) ρ_pre Δρ_post` (the stationary pairs cancel between
+the windows; the post trace follows the rate step at the switch with its time constant `τ₋`, so only
+that part of the window counts) and the offset gives `−A₊ x_tar L Δρ_post` (post spikes count +1 in
+the target window and −1 in the free window, each of length `L`), the same for every pre neuron.
+Choosing `x_tar` so that this equals the pairings' term at `ρ_pre = m` turns the rule into
+`A₋ τ₋² (1 − e^(−L/τ₋)) (ρ_pre − m) Δρ_post`.
 
 ### Exercise 2 · The offset of pre-centred STDP
 

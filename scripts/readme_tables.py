@@ -277,7 +277,8 @@ STACKS_OPEN, STACKS_CLOSE = "<!-- results:stacks -->", "<!-- /results:stacks -->
 # The reported configurations of the layer-stack classifiers (the screens' other variants stay in docs/stacks.md).
 _STACK_RUNS = ("backprop", "target_prop", "hidden_frozen", "control_transposed", "target_prop_mirror",
                "deep_backprop", "deep_target_prop", "deep_hidden_frozen")
-_PROBES = ("frozen_hidden", "hidden_learning")
+_PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden_learning_target_feedback",
+           "hidden_learning_target_feedback_gain2")
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
 _TRAIN_DIRS = ("classifier_mnist", "classifier_small")
 _TRAIN_ORDER = ("spiking", "spiking_frozen", "rate", "backprop")
@@ -334,6 +335,8 @@ def stacks_table(results_dir=DEFAULT_STACKS):
         try:
             last = d["curve"][-1]
             what = "hidden frozen" if d["frozen_hidden"] else "hidden learning"
+            what += (f" (feedback γ = {d['feedback_gain']:g}, "
+                     f"{'target phase only' if d['feedback_phases'] == 'target' else 'both phases'})")
             lines.append(f"| `{d['config']['name']}` | spiking (Brian2, pair STDP), {what}: its own output spikes / "
                          f"a rate pass of its weights | {last['samples']:,} | "
                          f"{pct(last['val_accuracy_spiking_readout'])} / {pct(last['val_accuracy_rate_pass'])} | "

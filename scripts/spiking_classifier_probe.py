@@ -38,6 +38,7 @@ from spiking_bpdl.data import load_dataset
 from spiking_bpdl.provenance import provenance
 from spiking_bpdl.stack import twin
 from spiking_bpdl.stack.config import load_stack
+from spiking_bpdl.stack.engine import centring_offset
 from spiking_bpdl.stack.network import SpikingStack, pair_rules
 
 
@@ -98,11 +99,7 @@ def main(argv=None):
         for name in fwd[:-1]:
             if name in rules:
                 rules[name] = rules[name].replace(A_plus=0.0, A_minus=0.0)
-    # Pre-centring: across the contrastive windows the rule gives A_minus tau_minus^2 (1 - exp(-L/tau_minus))
-    # rho_pre delta rho_post (the post trace lags the rate step for the L seconds of the target window; the
-    # stationary pairs cancel between the -1 and +1 windows), and the offset -A_plus x_tar L delta rho_post,
-    # so x_tar = A_minus tau_minus^2 (1 - exp(-L/tau_minus)) m / (A_plus L) turns rho_pre into rho_pre - m.
-    window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
+    # Pre-centring: the offset x_tar of the training engine (spiking_bpdl.stack.engine.centring_offset).
     twin_rates = twin.free_phase(cfg, weights, x_train[:1000])[1]
     centred = {}
     for item in a.centre:
@@ -111,9 +108,7 @@ def main(argv=None):
             raise SystemExit(f"spiking_classifier_probe: error: --centre {name}: no plastic forward projection")
         l = fwd.index(name) + 1
         m = float(hz) if hz else float(np.mean(twin_rates[l - 1]))
-        r = rules[name]
-        lag = r.tau_minus**2 * (1.0 - np.exp(-window / r.tau_minus))
-        rules[name] = r.replace(pre_offset=r.A_minus * lag * m / (r.A_plus * window))
+        rules[name] = rules[name].replace(pre_offset=centring_offset(rules[name], m, cfg))
         centred[name] = m
     # the rate twin's update of the same block, for the alignment report: hidden targets by injected currents
     # through the very feedback weights the spiking network gets ('random' reads them as given)

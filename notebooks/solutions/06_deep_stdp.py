@@ -9,6 +9,6 @@ def delta_rule(rho_pre, rho_free, rho_target, eta):
 
 
 def x_tar(A_plus, A_minus, tau_minus, m, free_phase, target_phase, onset):
-    """Offset of pre-centred pair STDP: ``A_minus tau_minus^2 m / (A_plus L)``, ``L`` the contrastive window."""
+    """Offset of pre-centred pair STDP: ``A_minus tau_minus^2 (1 - exp(-L/tau_minus)) m / (A_plus L)``, ``L`` the window."""
     L = min(free_phase - onset, target_phase)
-    return A_minus * tau_minus**2 * m / (A_plus * L)
+    return A_minus * tau_minus**2 * (1 - np.exp(-L / tau_minus)) * m / (A_plus * L)

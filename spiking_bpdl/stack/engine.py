@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ConfigError
 from . import twin
 
-__all__ = ["checkpoint_path", "stdp_rules", "mean_pre_rates", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
+__all__ = ["checkpoint_path", "stdp_rules", "centring_offset", "mean_pre_rates", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
 
 
 def checkpoint_path(out, name="spiking"):
@@ -39,11 +39,8 @@ def stdp_rules(cfg, mean_pre_rates=None):
     mean_pre_rates : dict of str to float, optional
         Mean rate (Hz) of the pre-synaptic layer of each forward projection. With ``stack.centering =
         'pre'`` every hidden projection (``f_1 .. f_(n-1)``, as the rate twin centres them) gets the
-        offset ``x_tar`` (``PairSTDP.pre_offset``) that turns the rate rule
-        ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``: over the contrastive windows
-        of length ``L = min(free_phase - onset, target_phase)`` the pairings give ``A_minus tau_minus^2
-        rho_pre delta rho_post`` and the offset ``-A_plus x_tar L delta rho_post``, so
-        ``x_tar = A_minus tau_minus^2 m / (A_plus L)``.
+        offset ``x_tar`` of :func:`centring_offset` (``PairSTDP.pre_offset``), which turns the rate rule
+        ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``.
 
     Returns
     -------
@@ -56,7 +53,6 @@ def stdp_rules(cfg, mean_pre_rates=None):
     """
     from ..plasticity import PairSTDP
 
-    window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
     hidden = {cfg.forward(l).name for l in range(1, cfg.depth)}
     rules = {}
     for p in cfg.projections:
@@ -66,12 +62,40 @@ def stdp_rules(cfg, mean_pre_rates=None):
             raise ConfigError(f"{cfg.path}: plasticity.{p.plasticity}: projection {p.name} learns by rule "
                               f"{p.rule!r}; the spiking backend needs rule = 'pair' (A_plus, tau_plus, tau_minus)")
         a_plus, a_minus, tau_plus, tau_minus = p.stdp
-        offset = 0.0
+        rule = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, w_max=1e9)
         if cfg.centering == "pre" and p.name in hidden and mean_pre_rates and a_plus > 0:
-            offset = a_minus * tau_minus**2 * mean_pre_rates[p.name] / (a_plus * window)
-        rules[p.name] = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, w_max=1e9,
-                                 pre_offset=offset)
+            rule = rule.replace(pre_offset=centring_offset(rule, mean_pre_rates[p.name], cfg))
+        rules[p.name] = rule
     return rules
+
+
+def centring_offset(rule, m, cfg):
+    """The offset ``x_tar`` (trace units) of pre-centred pair STDP for a mean pre-synaptic rate ``m`` (Hz).
+
+    Over the two contrastive windows of length ``L = min(free_phase - onset, target_phase)`` (``-1``
+    at the end of the free phase, ``+1`` at the start of the target phase) the pairings give
+    ``A_minus tau_minus^2 (1 - exp(-L / tau_minus)) rho_pre delta rho_post``: the stationary pairs
+    cancel between the windows and the post trace follows the rate step at the switch with its time
+    constant, so only that part of the window counts. The offset takes ``A_plus x_tar`` per post
+    spike, ``-A_plus x_tar L delta rho_post``, the same for every pre neuron; equating it with the
+    pairings' term at ``rho_pre = m`` gives ``x_tar = A_minus tau_minus^2 (1 - exp(-L / tau_minus)) m
+    / (A_plus L)`` and the covariance rule ``(rho_pre - m) delta rho_post`` of the rate twin.
+
+    Parameters
+    ----------
+    rule : PairSTDP
+    m : float
+        Mean rate of the pre-synaptic layer (Hz).
+    cfg : StackConfig
+        Its phases give ``L``.
+
+    Returns
+    -------
+    float
+    """
+    window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
+    lag = rule.tau_minus**2 * (1.0 - np.exp(-window / rule.tau_minus))
+    return float(rule.A_minus * lag * m / (rule.A_plus * window))
 
 
 def mean_pre_rates(cfg, weights, x):

@@ -103,7 +103,8 @@ def check_x_tar(x_tar, seed=None):
     check_steps("Exercise 2 (x_tar)", [dict(
         got=np.asarray(got, dtype=float), want=np.asarray(want), rtol=1e-9, atol=0,
         what="x_tar for 4 random windows and phases",
-        hint="Match the offset's term -A_plus x_tar L delta_rho_post to -A_minus tau_minus^2 m delta_rho_post: "
-             "x_tar = A_minus * tau_minus**2 * m / (A_plus * L), with the window L = min(free_phase - onset, "
+        hint="Match the offset's term -A_plus x_tar L delta_rho_post to the pairings' term at rho_pre = m, "
+             "-A_minus tau_minus^2 (1 - exp(-L/tau_minus)) m delta_rho_post: x_tar = A_minus * tau_minus**2 * "
+             "(1 - exp(-L / tau_minus)) * m / (A_plus * L), with the window L = min(free_phase - onset, "
              "target_phase) (the contrastive windows have equal length: the shorter of the two phases' "
              "plastic parts).")])
