@@ -196,8 +196,8 @@ eval_every = 50
 
 @pytest.mark.slow
 def test_the_engine_trains_every_layer_of_a_deep_stack(tmp_path):
-    """Two hidden layers: every forward projection changes by STDP, the feedback stays fixed, freezing one
-    hidden layer keeps exactly that one."""
+    """Two hidden layers: every forward projection changes by STDP and the feedback stays fixed (freezing
+    is tested on the one-hidden-layer stack above: a frozen projection is built without plasticity)."""
     path = tmp_path / "deep.toml"
     path.write_text(DEEP)
     cfg = load_stack(path)
@@ -208,6 +208,3 @@ def test_the_engine_trains_every_layer_of_a_deep_stack(tmp_path):
         assert np.count_nonzero(r["weights"][name] != initial[name]) > initial[name].size // 2, name
     for name in ("G2", "G3"):
         np.testing.assert_array_equal(r["weights"][name], initial[name])
-    frozen = _run(freeze(cfg, ["W2"]), data)
-    np.testing.assert_array_equal(frozen["weights"]["W2"], initial["W2"])
-    assert np.any(frozen["weights"]["W1"] != initial["W1"])
