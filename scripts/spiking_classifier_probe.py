@@ -38,8 +38,8 @@ from spiking_bpdl.data import load_dataset
 from spiking_bpdl.provenance import provenance
 from spiking_bpdl.stack import twin
 from spiking_bpdl.stack.config import load_stack
-from spiking_bpdl.stack.engine import centring_offset
-from spiking_bpdl.stack.network import SpikingStack, pair_rules
+from spiking_bpdl.stack.engine import centring_offset, stdp_rules
+from spiking_bpdl.stack.network import SpikingStack
 
 
 def _cos(a, b):
@@ -76,7 +76,7 @@ def main(argv=None):
     prov = provenance(a)
     prov["command"] = shlex.join(["python", "scripts/spiking_classifier_probe.py", *(sys.argv[1:] if argv is None else argv)])
     cfg = load_stack(a.network, a.set)
-    rules = pair_rules(a.network, a.set)
+    rules = stdp_rules(cfg)
     if cfg.target != "label":
         raise SystemExit("spiking_classifier_probe: error: the definition's stack.target must be 'label'")
     if cfg.feedback not in ("transposed", "random"):

@@ -220,17 +220,18 @@ def test_pair_rules_of_a_definition(tmp_path):
     """The spiking backend's windows come from the definition's [plasticity.*] tables (balanced A_minus
     derived); a plastic forward projection with a rate rule is a one-line error."""
     from spiking_bpdl.errors import ConfigError
-    from spiking_bpdl.stack.network import pair_rules
+    from spiking_bpdl.stack.config import load_stack
+    from spiking_bpdl.stack.engine import stdp_rules
 
     path = tmp_path / "tiny.toml"
     path.write_text(TINY)
-    rules = pair_rules(path)
+    rules = stdp_rules(load_stack(path))
     assert set(rules) == {"W1", "W2"}
     for name, rule in rules.items():
         assert rule == RULES[name]
-    assert pair_rules(path, ["plasticity.stdp2.A_plus=0.006"])["W2"].A_minus == pytest.approx(0.006)
+    assert stdp_rules(load_stack(path, ["plasticity.stdp2.A_plus=0.006"]))["W2"].A_minus == pytest.approx(0.006)
     bad = TINY.replace('[plasticity.stdp2]\nrule = "pair"\nA_plus = 0.003\ntau_plus = "25 ms"\ntau_minus = "25 ms"',
                        '[plasticity.stdp2]\nrule = "rate"\neta = 1e-7')
     path.write_text(bad)
-    with pytest.raises(ConfigError, match="stdp2.rule: the spiking backend needs 'pair'"):
-        pair_rules(path)
+    with pytest.raises(ConfigError, match="stdp2: projection W2 learns by rule 'rate'; the spiking backend needs"):
+        stdp_rules(load_stack(path))

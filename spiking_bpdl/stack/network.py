@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["SpikingStack", "StackBlock", "phase_gates", "pair_rules"]
+__all__ = ["SpikingStack", "StackBlock", "phase_gates"]
 
 _WEIGHT_DTYPE = {"w": np.float32}
 
@@ -87,50 +87,6 @@ def phase_gates(free_phase, target_phase, plasticity_onset, cycles, dt):
     count_gate = np.where(t_slot < plasticity_onset, 0.0, np.where(t_slot < free_phase, 1.0, 2.0))
     return {"slot": slot * dt, "per": per, "presentation": presentation, "target_on": target_on,
             "plastic": plastic, "count_gate": count_gate}
-
-
-def pair_rules(path, overrides=()):
-    """The STDP windows of a stack definition's plastic forward projections, for the spiking backend.
-
-    Parameters
-    ----------
-    path : str or Path
-        A stack definition (file or shipped name).
-    overrides : iterable of str
-        ``section.key=value`` items, as for :func:`spiking_bpdl.stack.config.load_stack`.
-
-    Returns
-    -------
-    dict of str to PairSTDP
-        One balanced window (``A_minus tau_minus = A_plus tau_plus`` unless the table sets
-        ``A_minus``) per forward projection whose ``[plasticity.*]`` table has ``rule = "pair"``.
-
-    Raises
-    ------
-    ConfigError
-        A plastic forward projection whose rule is not ``"pair"`` (the spiking backend has no other).
-    """
-    from ..plasticity import PairSTDP
-    from ..spec import parse_network, read_definition
-    from .config import stack_from_data
-
-    path, data = read_definition(path, overrides)
-    cfg = stack_from_data(data, path)  # validates the whole definition first
-    spec = parse_network(data, path)
-    rules = {}
-    for proj in cfg.projections:
-        name = proj.name
-        if proj.role != "forward" or not proj.plasticity:
-            continue
-        rule = spec.plasticity[proj.plasticity]
-        if rule.rule != "pair":
-            raise ConfigError(f"{spec.path}: plasticity.{rule.name}.rule: the spiking backend needs 'pair', "
-                              f"got {rule.rule!r}")
-        p = rule.params
-        a_minus = p.get("A_minus", p["A_plus"] * p["tau_plus"] / p["tau_minus"])
-        rules[name] = PairSTDP(A_plus=p["A_plus"], A_minus=a_minus, tau_plus=p["tau_plus"], tau_minus=p["tau_minus"],
-                               w_max=1e9)
-    return rules
 
 
 class StackBlock:
