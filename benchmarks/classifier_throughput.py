@@ -46,7 +46,6 @@ import argparse
 import dataclasses
 import gc
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -673,9 +672,7 @@ def main(argv=None):
         "presentation_ms": presentation * 1e3, "block": cfg.block, "max_rate_hz": cfg.layers[0].max_rate,
         "input_statistics": f"{INPUT_STATISTICS} on every side",
         "protocol": {
-            "warm_up": "naive: network constructed and run for 1 sample, untimed; engines: first block "
-                       "(build, compilation) untimed; NEST: network built, nest.Prepare() and 1 sample, untimed; "
-                       "all reported in one_time_s",
+            "warm_up": tt.PROTOCOL_WARM_UP,
             "repetitions": args.repeats, "naive_samples_per_repetition": args.naive_samples,
             "engine_samples_per_repetition": args.engine_samples,
             "nest_samples_per_repetition": args.nest_samples if nest_skip is None else None,
@@ -683,21 +680,12 @@ def main(argv=None):
                      "per sample, per-synapse event-driven pair-STDP traces reset from Python per sample",
             "engine": "SpikingStack.run_block, one run per block (cpp_standalone: one device.run(run_args=...)), "
                       "single thread, weights carried from block to block as train_spiking carries them",
-            "nest_peer": "NEST's fast way: one nest.Prepare(), per sample the generators' schedules set from Python "
-                         "and one nest.Run(presentation), one nest.Cleanup(); local_num_threads 1; same sizes, "
-                         "neuron parameters, input rates, presentation, resolution and initial weights; what "
-                         f"differs: rows.{NEST_ROW}.differences",
+            "nest_peer": tt.nest_peer_protocol(NEST_ROW),
             "each_repetition": f"from the same initial weights on the same digits (training digits {start}..{n - 1} "
                                "with their one-hot labels)",
-            "statistic": "median over repetitions, with min and max; speedup = median/median, range "
-                         "min(variant)/max(naive) .. max(variant)/min(naive); of wall-clock samples/s "
-                         "(speedup_vs_naive) and of samples per CPU second (speedup_vs_naive_cpu_time); the same against "
-                         "the NEST peer (speedup_vs_nest, speedup_vs_nest_cpu_time, and of synaptic events/s: "
-                         "speedup_vs_nest_events_per_s)",
+            "statistic": tt.PROTOCOL_STATISTIC,
             "meets_minimum": protocol_met},
-        "load": {"uptime_start": uptime_start, "uptime_end": uptime_end, "cpu_count": os.cpu_count(),
-                 "note": "wall-clock figures; ratios are measured within one run. cpu_over_wall < 1 for a "
-                         "single-threaded variant means it waited for a core (a shared, loaded machine)"},
+        "load": tt.load_record(uptime_start, uptime_end),
         "rows": rows,
         "targets": {"c_over_a": 20.0, "c_over_e": 1.0, **({"b_over_a": 4.0} if args.cython else {})},
         "provenance": prov,

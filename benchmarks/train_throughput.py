@@ -100,6 +100,32 @@ INPUT_STATISTICS = "poisson"  # both sides; see the module docstring
 MIN_NAIVE_SAMPLES, MIN_REPEATS = 100, 3
 
 
+# The protocol's texts, recorded in every result (also by benchmarks/classifier_throughput.py).
+PROTOCOL_WARM_UP = ("naive: network constructed and run for 1 sample, untimed; engines: first block "
+                    "(build, compilation) untimed; NEST: network built, nest.Prepare() and 1 sample, untimed; "
+                    "all reported in one_time_s")
+PROTOCOL_STATISTIC = ("median over repetitions, with min and max; speedup = median/median, range "
+                      "min(variant)/max(naive) .. max(variant)/min(naive); of wall-clock samples/s "
+                      "(speedup_vs_naive) and of samples per CPU second (speedup_vs_naive_cpu_time); the same against "
+                      "the NEST peer (speedup_vs_nest, speedup_vs_nest_cpu_time, and of synaptic events/s: "
+                      "speedup_vs_nest_events_per_s)")
+
+
+def nest_peer_protocol(row):
+    """How the NEST peer is driven (its differences are listed in ``rows.<row>.differences``)."""
+    return ("NEST's fast way: one nest.Prepare(), per sample the generators' schedules set from Python "
+            "and one nest.Run(presentation), one nest.Cleanup(); local_num_threads 1; same sizes, "
+            "neuron parameters, input rates, presentation, resolution and initial weights; what "
+            f"differs: rows.{row}.differences")
+
+
+def load_record(uptime_start, uptime_end):
+    """The machine's load around a benchmark run (wall-clock figures on a shared machine)."""
+    return {"uptime_start": uptime_start, "uptime_end": uptime_end, "cpu_count": os.cpu_count(),
+            "note": "wall-clock figures; ratios are measured within one run. cpu_over_wall < 1 for a "
+                    "single-threaded variant means it waited for a core (a shared, loaded machine)"}
+
+
 def _cpu_s():
     """CPU seconds of this process and its (waited-for) children: user + system."""
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -693,27 +719,16 @@ def main(argv=None):
         "network": cfg.name, "dt_ms": cfg.dt * 1e3, "presentation_ms": cfg.presentation * 1e3, "block": cfg.block,
         "max_rate_hz": cfg.max_rate, "input_statistics": f"{INPUT_STATISTICS} on both sides",
         "protocol": {
-            "warm_up": "naive: network constructed and run for 1 sample, untimed; engines: first block "
-                       "(build, compilation) untimed; NEST: network built, nest.Prepare() and 1 sample, untimed; "
-                       "all reported in one_time_s",
+            "warm_up": PROTOCOL_WARM_UP,
             "repetitions": args.repeats, "naive_samples_per_repetition": args.naive_samples,
             "engine_samples_per_repetition": args.engine_samples,
             "nest_samples_per_repetition": args.nest_samples if nest_skip is None else None,
-            "nest_peer": "NEST's fast way: one nest.Prepare(), per sample the generators' schedules set from Python "
-                         "and one nest.Run(presentation), one nest.Cleanup(); local_num_threads 1; same sizes, "
-                         "neuron parameters, input rates, presentation, resolution and initial weights; what "
-                         "differs: rows.e_nest_peer.differences",
+            "nest_peer": nest_peer_protocol("e_nest_peer"),
             "each_repetition": "from the same initial weights on the same digits (training digits "
                                f"{start}..{start + max(args.naive_samples, args.engine_samples, args.nest_samples) - 1})",
-            "statistic": "median over repetitions, with min and max; speedup = median/median, range "
-                         "min(variant)/max(naive) .. max(variant)/min(naive); of wall-clock samples/s "
-                         "(speedup_vs_naive) and of samples per CPU second (speedup_vs_naive_cpu_time); the same against "
-                         "the NEST peer (speedup_vs_nest, speedup_vs_nest_cpu_time, and of synaptic events/s: "
-                         "speedup_vs_nest_events_per_s)",
+            "statistic": PROTOCOL_STATISTIC,
             "meets_minimum": protocol_met},
-        "load": {"uptime_start": uptime_start, "uptime_end": uptime_end, "cpu_count": os.cpu_count(),
-                 "note": "wall-clock figures; ratios are measured within one run. cpu_over_wall < 1 for a "
-                         "single-threaded variant means it waited for a core (a shared, loaded machine)"},
+        "load": load_record(uptime_start, uptime_end),
         "rows": rows,
         "targets": {"b_over_a": 4.0, "c_over_a": 20.0},
         "provenance": prov,
