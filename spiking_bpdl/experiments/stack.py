@@ -91,7 +91,7 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
         test_accuracy, samples_per_s, wall_s, train_s, seed, config``; the spiking backend adds
         ``val_accuracy_spiking_readout``, ``test_accuracy_spiking_readout``, ``synaptic_events``,
         ``target``; plus, for the figures and the weights file, ``weights`` (arrays),
-        ``initial_weights`` and ``confusion`` (test, or validation in a screen).
+        ``initial_weights`` and ``confusion`` (test digits; none in a screen).
     """
     from ..stack import twin
     from ..stack.config import check_projection_names, freeze
@@ -108,25 +108,24 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
     if data is None:
         data = load_splits(cfg, data_dir, test=score_test)
     initial = twin.init_weights(cfg, np.random.default_rng(seed), np.float64)
-    eval_x = data["x_test"] if score_test else data["x_val"]
-    eval_l = data["l_test"] if score_test else data["l_val"]
+    x_test, l_test = (data["x_test"], data["l_test"]) if score_test else (None, None)
     t0 = time.perf_counter()
-    result = {"backend": backend, "frozen": frozen, "seed": seed, "test_samples": len(eval_l) if score_test else 0}
+    result = {"backend": backend, "frozen": frozen, "seed": seed, "test_samples": len(l_test) if score_test else 0}
     if backend == "spiking":
-        r = _train_spiking(run_cfg, data, seed, out, resume, progress, target, max_blocks, log, frozen,
-                           eval_x if score_test else None)
+        from ..stack.engine import train_spiking
+
+        r = train_spiking(run_cfg, data, seed=seed, out=out, resume=resume, progress=progress, target=target,
+                          max_blocks=max_blocks, log=log, final_readout={"test": x_test} if score_test else None,
+                          name=run_name("spiking", frozen))
         result.update({k: r[k] for k in ("samples", "complete", "curve", "train_s", "synaptic_events", "target",
                                          "readout_samples")})
         weights = r["weights"]
-        last = r["curve"][-1]
-        result["val_accuracy_spiking_readout"] = last["val_accuracy_spiking_readout"]
-        predictions = None
-        if r["complete"] and "eval" in r["final_readout"]:
-            predictions, _ = r["final_readout"]["eval"]
-            eval_l_spiking = eval_l[:len(predictions)]
-            acc = float(np.mean(predictions == eval_l_spiking))
-            result["test_accuracy_spiking_readout"] = acc
-            result["confusion"] = confusion_matrix(eval_l_spiking, predictions)
+        result["val_accuracy_spiking_readout"] = r["curve"][-1]["val_accuracy_spiking_readout"]
+        if r["complete"] and "test" in r["final_readout"]:
+            predictions, _ = r["final_readout"]["test"]
+            read = l_test[:len(predictions)]  # whole blocks
+            result["test_accuracy_spiking_readout"] = float(np.mean(predictions == read))
+            result["confusion"] = confusion_matrix(read, predictions)
         result.setdefault("test_accuracy_spiking_readout", None)
     else:
         r = train(run_cfg, BACKENDS[backend], data, seed=seed, log=log)
@@ -136,22 +135,14 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
     result["val_accuracy"] = result["curve"][-1]["val_accuracy"]
     result["test_accuracy"] = None
     if score_test and result["complete"]:
-        rate_pred = twin.predict(cfg, weights, eval_x)
-        result["test_accuracy"] = float(np.mean(rate_pred == eval_l))
-        result.setdefault("confusion", confusion_matrix(eval_l, rate_pred))
+        rate_pred = twin.predict(cfg, weights, x_test)
+        result["test_accuracy"] = float(np.mean(rate_pred == l_test))
+        result.setdefault("confusion", confusion_matrix(l_test, rate_pred))
     result["wall_s"] = time.perf_counter() - t0
     result["samples_per_s"] = result["samples"] / result["train_s"] if result["train_s"] > 0 else None
     result["config"] = cfg.to_dict()
     result["weights"], result["initial_weights"] = weights, initial
     return result
-
-
-def _train_spiking(cfg, data, seed, out, resume, progress, target, max_blocks, log, frozen, eval_x):
-    from ..stack.engine import train_spiking
-
-    return train_spiking(cfg, data, seed=seed, out=out, resume=resume, progress=progress, target=target,
-                         max_blocks=max_blocks, log=log, final_readout=None if eval_x is None else {"eval": eval_x},
-                         name=run_name("spiking", frozen))
 
 
 # ---------------------------------------------------------------------- figures
@@ -270,9 +261,8 @@ def save_stack_figures(out, result, name):
     save_figure(plot_receptive_fields(result["weights"][first], result["initial_weights"][first]),
                 out / f"receptive_fields_{name}.png")
     if "confusion" in result:
-        which = "test" if result.get("test_accuracy") is not None else "validation"
         how = "own output spikes" if result["backend"] == "spiking" else "rate pass"
-        save_figure(plot_confusion(np.asarray(result["confusion"]), f"{name}: {which} digits, {how}"),
+        save_figure(plot_confusion(np.asarray(result["confusion"]), f"{name}: test digits, {how}"),
                     out / f"confusion_{name}.png")
     runs = load_stack_curves(out)
     runs[name] = result

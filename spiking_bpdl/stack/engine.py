@@ -263,7 +263,6 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
     t_start, train_s = time.perf_counter(), 0.0
     bar = Progress(total, desc="train spiking", enabled=progress)
     bar.done = done
-    result = {}
     with use_target(target, directory=directory) as project:
         sim = SpikingStack(cfg, rules, block, target=target, directory=project, feedback_gain=cfg.feedback_gain,
                            tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases)
@@ -305,7 +304,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
             bar.update(block, val=curve[-1]["val_accuracy_spiking_readout"])
         bar.close()
         final = feedback_weights(cfg, weights, initial)
-        result.update(weights=final, curve=curve, samples=done, complete=done >= total, target=target,
+        result = dict(weights=final, curve=curve, samples=done, complete=done >= total, target=target,
                       train_s=prior_train + train_s, synaptic_events=events, n_spikes=spikes, frozen=frozen,
                       readout_samples=n_read, final_readout={})
         if result["complete"]:
