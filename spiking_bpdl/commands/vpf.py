@@ -1,8 +1,14 @@
 """Variational probability flow (VPF) against CD-1 and PCD on binarised MNIST / Fashion-MNIST.
 
-  spiking-bpdl vpf train    --dataset mnist --method vpf --out DIR [--json FILE]
-  spiking-bpdl vpf evaluate --dataset mnist --method vpf --out DIR [--json FILE]
-  spiking-bpdl vpf compare  --out docs/results/vpf
+  spiking-bpdl vpf train    [DEFINITION] [--set TABLE.KEY=VALUE ...] [flags] --out DIR [--json FILE]
+  spiking-bpdl vpf evaluate [DEFINITION] [--set TABLE.KEY=VALUE ...] [flags] --out DIR [--json FILE]
+  spiking-bpdl vpf compare  [DEFINITION] [--set TABLE.KEY=VALUE ...] [flags] --out docs/results/vpf
+
+The configuration is a definition (a TOML file, or a shipped name; default vpf_mnist, i.e.
+networks/vpf_mnist.toml, whose values are the defaults), then its --set items, then the flags
+given on the command line (--dataset, --method, --epochs, ...): a flag that is given wins, a
+flag that is left out changes nothing. Every result JSON records the resolved configuration,
+definition path included, under ``config``.
 
 ``train`` tunes the learning rate on validation (same grid for every method), trains,
 checkpoints the selected model atomically to OUT/vpf_<dataset>_<method>.ckpt.npz and
@@ -10,10 +16,11 @@ evaluates it. ``evaluate`` reloads that checkpoint and evaluates it again. ``com
 3 methods x 2 datasets and writes a markdown/JSON table plus figures.
 
 JSON keys: dataset, method, recon_mse_dropout50, recon_mse_occlusion, ais_ll (RBM only,
-else null), parzen_ll, train_wall_s, and more (see docs/vpf.md).
+else null), parzen_ll, train_wall_s, config, and more (see docs/vpf.md).
 """
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import _common
@@ -22,6 +29,20 @@ NAME = "vpf"
 HELP = "VPF vs CD-1/PCD Boltzmann machines on binarised MNIST/Fashion-MNIST"
 
 __all__ = ["NAME", "HELP", "add_arguments", "validate", "run"]
+
+#: Flags that set a configuration field (``args`` attribute -> VPFConfig field); None when not given.
+_FLAG_FIELDS = {"dataset": "dataset", "method": "method", "hidden": "hidden", "lateral": "lateral",
+                "epochs": "epochs", "lrs": "learning_rates", "batch_size": "batch_size", "n_train": "n_train",
+                "n_test": "n_test", "source": "source", "recon_sweeps": "recon_sweeps",
+                "ais_chains": "ais_chains", "ais_betas": "ais_betas", "parzen_samples": "parzen_samples",
+                "sample_sweeps": "sample_sweeps", "seed": "seed"}
+
+#: How the configuration is resolved; the description of each action's --help.
+_RESOLUTION = ("Configuration: DEFINITION (a TOML file or a shipped name; default vpf_mnist, whose values are the "
+               "defaults listed below), then its --set items, then the flags given on the command line (a flag "
+               "that is given wins; one that is left out changes nothing). The resolved configuration, "
+               "definition included, is recorded under 'config' in the result JSON. A bad definition, --set "
+               "item or flag prints one line and exits with 2; nothing is written.")
 
 
 def _lr_list(text):
@@ -36,51 +57,86 @@ def _lr_list(text):
     return vals
 
 
+def _sizes(text):
+    import argparse
+
+    try:
+        return tuple(int(h) for h in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers, got {text!r}") from None
+
+
+def _add_definition(p):
+    p.add_argument("definition", nargs="?", default=None, metavar="DEFINITION",
+                   help="VPF definition: a TOML file, or a shipped name (default vpf_mnist: "
+                        "networks/vpf_mnist.toml, whose values are the defaults below)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                   help="change a key of the definition before validation, e.g. training.epochs=2 or "
+                        "model.hidden=[500,200] (repeatable); a flag given on the command line wins over it")
+
+
 def _add_model_options(p, compare=False):
-    g = p.add_argument_group("model and training")
+    g = p.add_argument_group("model and training (each overrides the definition; default: the definition's)")
     if not compare:
-        g.add_argument("--dataset", required=True, help="mnist or fashion-mnist")
-        g.add_argument("--method", required=True, help="vpf, cd (CD-1, RBM only) or pcd")
-    g.add_argument("--hidden", default="500", help="hidden layer sizes, e.g. 500 (RBM) or 500,200 (DBM); default 500")
-    g.add_argument("--lateral", action="store_true", help="add lateral connections inside the hidden layers")
-    g.add_argument("--epochs", type=_common.positive_int, default=4, help="epochs per learning rate (default 4)")
+        g.add_argument("--dataset", default=None, help="mnist or fashion-mnist (default mnist)")
+        g.add_argument("--method", default=None, help="vpf (default), cd (CD-1, RBM only) or pcd")
+    g.add_argument("--hidden", type=_sizes, default=None,
+                   help="hidden layer sizes, e.g. 500 (RBM) or 500,200 (DBM); default 500")
+    g.add_argument("--lateral", action="store_true", default=None,
+                   help="add lateral connections inside the hidden layers")
+    g.add_argument("--epochs", type=_common.positive_int, default=None, help="epochs per learning rate (default 4)")
     g.add_argument("--lrs", type=_lr_list, default=None,
                    help="learning-rate grid searched on validation (default 0.0003,0.001,0.003,0.01)")
-    g.add_argument("--batch-size", type=_common.positive_int, default=100)
-    g.add_argument("--n-train", type=_common.positive_int, default=50000, help="training images (default 50000)")
-    g.add_argument("--n-test", type=_common.positive_int, default=10000, help="test images (default 10000)")
-    g.add_argument("--source", choices=["full", "embedded"], default="full",
-                   help="full IDX files (default; missing files are an error) or the small embedded subset")
+    g.add_argument("--batch-size", type=_common.positive_int, default=None, help="default 100")
+    g.add_argument("--n-train", type=_common.positive_int, default=None, help="training images (default 50000)")
+    _add_data_options(g)
     _add_eval_options(p)
 
 
+def _add_data_options(g):
+    g.add_argument("--n-test", type=_common.positive_int, default=None, help="test images (default 10000)")
+    g.add_argument("--source", choices=["full", "embedded", "auto"], default=None,
+                   help="full IDX files (default; missing files are an error), the small embedded subset, or auto")
+
+
 def _add_eval_options(p):
-    g = p.add_argument_group("evaluation")
-    g.add_argument("--recon-sweeps", type=_common.positive_int, default=50, help="Gibbs sweeps averaged per reconstruction")
-    g.add_argument("--ais-chains", type=_common.positive_int, default=100)
-    g.add_argument("--ais-betas", type=_common.positive_int, default=3000)
-    g.add_argument("--parzen-samples", type=_common.positive_int, default=10000)
-    g.add_argument("--sample-sweeps", type=_common.positive_int, default=100, help="Gibbs sweeps per sample chain")
+    g = p.add_argument_group("evaluation (each overrides the definition; default: the definition's)")
+    g.add_argument("--recon-sweeps", type=_common.positive_int, default=None,
+                   help="Gibbs sweeps averaged per reconstruction (default 50)")
+    g.add_argument("--ais-chains", type=_common.positive_int, default=None, help="default 100")
+    g.add_argument("--ais-betas", type=_common.positive_int, default=None, help="default 3000")
+    g.add_argument("--parzen-samples", type=_common.positive_int, default=None, help="default 10000")
+    g.add_argument("--sample-sweeps", type=_common.positive_int, default=None,
+                   help="Gibbs sweeps per sample chain (default 100)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _add_common(p):
+    _common.add_common(p, target=False, data=True, default_out="results/vpf")
+    # --seed given on the command line overrides training.seed; left out, the definition's seed (0) is used
+    p.set_defaults(seed=None)
 
 
 def add_arguments(parser):
     """Sub-subcommands ``train``, ``evaluate`` and ``compare``."""
     sub = parser.add_subparsers(dest="vpf_command", metavar="ACTION", parser_class=type(parser))
     sub.required = True
-    p = sub.add_parser("train", help="tune, train, checkpoint and evaluate one model")
+    p = sub.add_parser("train", help="tune, train, checkpoint and evaluate one model", description=_RESOLUTION)
+    _add_definition(p)
     _add_model_options(p)
-    _common.add_common(p, target=False, data=True, default_out="results/vpf")
-    p = sub.add_parser("evaluate", help="evaluate a checkpoint written by train")
-    p.add_argument("--dataset", required=True, help="mnist or fashion-mnist")
-    p.add_argument("--method", required=True, help="vpf, cd or pcd")
+    _add_common(p)
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint written by train", description=_RESOLUTION)
+    _add_definition(p)
+    p.add_argument("--dataset", default=None, help="mnist or fashion-mnist (default: the definition's)")
+    p.add_argument("--method", default=None, help="vpf, cd or pcd (default: the definition's)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="checkpoint file (default OUT/vpf_<dataset>_<method>.ckpt.npz)")
-    p.add_argument("--n-test", type=_common.positive_int, default=10000)
-    p.add_argument("--source", choices=["full", "embedded"], default="full")
+    _add_data_options(p)
     _add_eval_options(p)
-    _common.add_common(p, target=False, data=True, default_out="results/vpf")
-    p = sub.add_parser("compare", help="3 methods x 2 datasets, table + figures")
+    _add_common(p)
+    p = sub.add_parser("compare", help="3 methods x 2 datasets, table + figures",
+                       description=_RESOLUTION + " --datasets and --methods then set each run's dataset and method.")
+    _add_definition(p)
     p.add_argument("--datasets", default="mnist,fashion-mnist", help="comma-separated (default mnist,fashion-mnist)")
     p.add_argument("--methods", default="vpf,cd,pcd", help="comma-separated (default vpf,cd,pcd)")
     p.add_argument("--checkpoint-dir", type=Path, default=Path("results/vpf_checkpoints"),
@@ -88,25 +144,21 @@ def add_arguments(parser):
     p.add_argument("--jobs", type=_common.positive_int, default=1,
                    help="datasets run in parallel processes, one BLAS thread each (default 1)")
     _add_model_options(p, compare=True)
-    _common.add_common(p, target=False, data=True, default_out="results/vpf")
+    _add_common(p)
 
 
-def _config(args, dataset, method):
-    from ..errors import ConfigError
-    from ..experiments.vpf_compare import DEFAULT_LEARNING_RATES, VPFConfig
+def _config(args, dataset=None, method=None):
+    """The resolved configuration: definition, then ``--set``, then the flags given (then ``dataset``/``method``)."""
+    from ..experiments.vpf_compare import DEFAULT_DEFINITION, vpf_config_from_definition
 
-    try:
-        hidden = tuple(int(h) for h in str(getattr(args, "hidden", "500")).split(","))
-    except ValueError:
-        raise ConfigError(f"--hidden must be comma-separated integers, got {args.hidden!r}") from None
-    kwargs = dict(dataset=dataset, method=method, hidden=hidden, seed=args.seed, source=args.source,
-                  data_dir=str(args.data_dir) if args.data_dir else None, n_test=args.n_test,
-                  recon_sweeps=args.recon_sweeps, ais_chains=args.ais_chains, ais_betas=args.ais_betas,
-                  parzen_samples=args.parzen_samples, sample_sweeps=args.sample_sweeps)
-    if hasattr(args, "epochs"):
-        kwargs.update(lateral=args.lateral, epochs=args.epochs, batch_size=args.batch_size, n_train=args.n_train,
-                      learning_rates=args.lrs or DEFAULT_LEARNING_RATES)
-    return VPFConfig(**kwargs).validate()
+    changes = {field: getattr(args, flag) for flag, field in _FLAG_FIELDS.items()
+               if getattr(args, flag, None) is not None}
+    if args.data_dir is not None:
+        changes["data_dir"] = str(args.data_dir)
+    changes.update({k: v for k, v in (("dataset", dataset), ("method", method)) if v is not None})
+    cfg = vpf_config_from_definition(args.definition or DEFAULT_DEFINITION, args.overrides, changes)
+    args.seed = cfg.seed  # the provenance records the seed the run used (same value on a second call)
+    return cfg
 
 
 def _log(args):
@@ -135,7 +187,7 @@ def _save_run(args, result, model, arrays, ckpt_dir, fig_dir):
 def _run_train(args):
     from ..experiments.vpf_compare import load_binarised, run_one
 
-    cfg = _config(args, args.dataset, args.method)
+    cfg = _config(args)
     data = load_binarised(cfg.dataset, cfg.n_train, cfg.n_val, cfg.n_test, cfg.source, cfg.data_dir)
     result, model, arrays = run_one(cfg, data, log=_log(args))
     out = _common.out_dir(args)
@@ -158,23 +210,25 @@ def _run_evaluate(args):
     from ..experiments.vpf_compare import evaluate_model, load_binarised
     from ..models.boltzmann import BoltzmannMachine
 
-    cfg0 = _config(args, args.dataset, args.method)
-    path = args.checkpoint or _ckpt_path(args.out, cfg0.dataset, cfg0.method)
-    arrays, meta = load_checkpoint(path, expect_meta={"dataset": cfg0.dataset, "method": cfg0.method})
+    cfg = _config(args)
+    path = args.checkpoint or _ckpt_path(args.out, cfg.dataset, cfg.method)
+    arrays, meta = load_checkpoint(path, expect_meta={"dataset": cfg.dataset, "method": cfg.method})
     try:
         model = BoltzmannMachine.from_arrays(arrays)
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint {path}: {exc}") from None
     if model.sizes[0] != 784:
         raise CheckpointError(f"checkpoint {path}: visible layer has {model.sizes[0]} units, expected 784")
-    cfg = _config(args, args.dataset, args.method)
-    cfg.hidden, cfg.lateral = tuple(model.sizes[1:]), model.has_laterals
+    try:  # the architecture is the checkpoint's, whatever the definition says
+        cfg = replace(cfg, hidden=tuple(model.sizes[1:]), lateral=model.has_laterals)
+    except ConfigError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
     data = load_binarised(cfg.dataset, cfg.n_train, cfg.n_val, cfg.n_test, cfg.source, cfg.data_dir)
     metrics, _ = evaluate_model(cfg, model, data, log=_log(args))
     result = {"dataset": cfg.dataset, "method": cfg.method, "checkpoint": str(path),
               "architecture": list(model.sizes), "lateral": model.has_laterals,
               "train_wall_s": meta.get("train_wall_s"), "selected_learning_rate": meta.get("selected_learning_rate"),
-              "selected_epoch": meta.get("selected_epoch")}
+              "selected_epoch": meta.get("selected_epoch"), "config": cfg.to_dict()}
     result.update(metrics)
     _common.out_dir(args)
     _common.finish(args, f"vpf_{cfg.dataset}_{cfg.method}_eval", result, _summary(result))
@@ -265,7 +319,7 @@ def validate(args):
     if args.vpf_command == "compare":
         _compare_configs(args)
     else:
-        _config(args, args.dataset, args.method)
+        _config(args)
 
 
 def run(args):

@@ -20,8 +20,12 @@ docs/vpf.md):
   Parzen "ceiling" (real training images as samples) is reported next to it.
 """
 
+import math
+import numbers
+import os
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -36,7 +40,10 @@ __all__ = [
     "METHODS",
     "DATASETS",
     "DEFAULT_LEARNING_RATES",
+    "DEFAULT_DEFINITION",
+    "DEFINITION_SECTIONS",
     "VPFConfig",
+    "vpf_config_from_definition",
     "BinarisedData",
     "load_binarised",
     "dropout_mask",
@@ -62,9 +69,39 @@ DEFAULT_LEARNING_RATES = (3e-4, 1e-3, 3e-3, 1e-2)
 N_PIXELS = 784
 
 
-@dataclass
+#: The shipped definition whose values are the command's defaults (``networks/vpf_mnist.toml``).
+DEFAULT_DEFINITION = "vpf_mnist"
+#: Tables of a VPF definition and the :class:`VPFConfig` fields each holds.
+DEFINITION_SECTIONS = {
+    "data": ("dataset", "source", "data_dir", "n_train", "n_val", "n_test"),
+    "model": ("hidden", "lateral"),
+    "training": ("method", "epochs", "batch_size", "momentum", "learning_rates", "n_select", "select_sweeps",
+                 "curve_points_per_epoch", "mf_iter", "pcd_chains", "seed"),
+    "evaluation": ("recon_sweeps", "ais_chains", "ais_betas", "parzen_samples", "sample_sweeps", "parzen_val"),
+}
+_SECTION_OF = {name: section for section, names in DEFINITION_SECTIONS.items() for name in names}
+_POSITIVE_INTS = ("epochs", "batch_size", "n_train", "n_val", "n_test", "n_select", "select_sweeps",
+                  "curve_points_per_epoch", "recon_sweeps", "mf_iter", "pcd_chains", "ais_chains", "ais_betas",
+                  "parzen_samples", "sample_sweeps", "parzen_val")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
 class VPFConfig:
     """Everything that defines one training + evaluation run.
+
+    Every field is checked when the configuration is built (``__post_init__``), so neither
+    the constructor nor ``dataclasses.replace`` can make an invalid one. Errors are one-line
+    :class:`~spiking_bpdl.errors.ConfigError` (:class:`~spiking_bpdl.errors.DataError` for an
+    unknown dataset) naming the key: ``<definition>: training.epochs: ...`` for a
+    configuration read by :func:`vpf_config_from_definition`, the field name otherwise.
 
     Attributes
     ----------
@@ -96,8 +133,11 @@ class VPFConfig:
     ais_chains, ais_betas : int
     parzen_samples, sample_sweeps, parzen_val : int
     seed : int
+        Non-negative.
     source : {'auto', 'full', 'embedded'}
     data_dir : str or None
+    definition : str or None
+        The definition file the configuration was read from (None: built in Python).
     """
 
     dataset: str = "mnist"
@@ -125,33 +165,77 @@ class VPFConfig:
     seed: int = 0
     source: str = "full"
     data_dir: str = None
+    definition: str = None
+
+    def __post_init__(self):
+        key = self._key
+
+        def bad(name, msg, error=ConfigError):
+            raise error(f"{key(name)}: {msg}")
+
+        def set_(name, value):  # normalised values (tuples, plain ints and floats) on a frozen instance
+            object.__setattr__(self, name, value)
+
+        def real(name, value):
+            if not _is_real(value):
+                bad(name, f"expected a number, got {value!r}")
+            if not math.isfinite(value):
+                bad(name, f"must be finite, got {value!r}")
+            return float(value)
+
+        if self.definition is not None:
+            set_("definition", str(self.definition))
+        for name in ("dataset", "method", "source"):
+            if not isinstance(getattr(self, name), str):
+                bad(name, f"expected a string, got {getattr(self, name)!r}")
+        if self.dataset not in DATASETS:
+            bad("dataset", f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}", DataError)
+        if self.method not in METHODS:
+            bad("method", f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.source not in ("auto", "full", "embedded"):
+            bad("source", f"unknown data source {self.source!r}; choose one of auto, full, embedded")
+        if self.data_dir is not None:
+            if not isinstance(self.data_dir, (str, os.PathLike)):
+                bad("data_dir", f"expected a path string, got {self.data_dir!r}")
+            set_("data_dir", str(self.data_dir))
+        if not isinstance(self.hidden, (list, tuple)) or not 1 <= len(self.hidden) <= 2 \
+                or not all(_is_int(h) and h > 0 for h in self.hidden):
+            bad("hidden", f"expected one or two positive layer sizes, like [500] or [500, 200], got {self.hidden!r}")
+        set_("hidden", tuple(int(h) for h in self.hidden))
+        if not isinstance(self.lateral, bool):
+            bad("lateral", f"expected true or false, got {self.lateral!r}")
+        if self.method == "cd" and not self.is_rbm:
+            bad("method", "CD-1 is run on the RBM only (one hidden layer, no laterals); use pcd")
+        for name in _POSITIVE_INTS:
+            value = getattr(self, name)
+            if not _is_int(value) or value <= 0:
+                bad(name, f"must be a positive integer, got {value!r}")
+            set_(name, int(value))
+        if not _is_int(self.seed) or self.seed < 0:
+            bad("seed", f"must be a non-negative integer, got {self.seed!r}")
+        set_("seed", int(self.seed))
+        momentum = real("momentum", self.momentum)
+        if not 0 <= momentum < 1:
+            bad("momentum", f"must be in [0, 1), got {self.momentum!r}")
+        set_("momentum", momentum)
+        if not isinstance(self.learning_rates, (list, tuple)) or not self.learning_rates:
+            bad("learning_rates", f"expected a non-empty list of numbers, got {self.learning_rates!r}")
+        rates = tuple(real("learning_rates", lr) for lr in self.learning_rates)
+        if any(not lr > 0 for lr in rates):
+            bad("learning_rates", f"must all be positive, got {list(self.learning_rates)}")
+        set_("learning_rates", rates)
+
+    def _key(self, name):
+        """How an error names field ``name``: ``<definition>: <table>.<key>``, or the bare field name."""
+        return f"{self.definition}: {_SECTION_OF[name]}.{name}" if self.definition else name
 
     def validate(self):
-        """Raise :class:`~spiking_bpdl.errors.ConfigError` / :class:`~spiking_bpdl.errors.DataError` on a bad
-        configuration."""
-        if self.dataset not in DATASETS:
-            raise DataError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        if self.method not in METHODS:
-            raise ConfigError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        hidden = tuple(int(h) for h in self.hidden)
-        if not 1 <= len(hidden) <= 2 or any(h <= 0 for h in hidden):
-            raise ConfigError(f"hidden must be one or two positive layer sizes, got {self.hidden}")
-        self.hidden = hidden
-        if self.method == "cd" and (len(hidden) > 1 or self.lateral):
-            raise ConfigError("CD-1 is run on the RBM only (one hidden layer, no laterals); use --method pcd")
-        for name in ("epochs", "batch_size", "n_train", "n_val", "n_test", "n_select", "select_sweeps",
-                     "curve_points_per_epoch", "recon_sweeps", "mf_iter", "pcd_chains", "ais_chains",
-                     "ais_betas", "parzen_samples", "sample_sweeps", "parzen_val"):
-            if int(getattr(self, name)) <= 0:
-                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not self.learning_rates or any(not lr > 0 for lr in self.learning_rates):
-            raise ConfigError(f"learning rates must be positive, got {self.learning_rates}")
-        self.learning_rates = tuple(float(lr) for lr in self.learning_rates)
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.source not in ("auto", "full", "embedded"):
-            raise ConfigError(f"unknown data source {self.source!r}")
+        """Return ``self``: a VPFConfig is validated when it is built (kept for existing callers)."""
         return self
+
+    def to_dict(self):
+        """Plain, JSON-able dict of every field (lists for the tuples); what results record as ``config``."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     @property
     def sizes(self):
@@ -160,6 +244,55 @@ class VPFConfig:
     @property
     def is_rbm(self):
         return len(self.hidden) == 1 and not self.lateral
+
+
+def vpf_config_from_definition(path=DEFAULT_DEFINITION, overrides=(), changes=None):
+    """Read a VPF definition (``networks/vpf_mnist.toml``) into a validated :class:`VPFConfig`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file, or the name of a shipped definition (``vpf_mnist``), resolved by
+        :func:`spiking_bpdl.spec.read_definition`.
+    overrides : iterable of str
+        ``table.key=value`` items applied to the document before validation, e.g.
+        ``"training.epochs=2"`` (the syntax and errors of every definition's ``--set``).
+    changes : dict, optional
+        Field values that replace the document's after the overrides (the command's
+        explicitly given flags), e.g. ``{"epochs": 2}``.
+
+    Returns
+    -------
+    VPFConfig
+        Its ``definition`` is the file as given, or ``networks/<name>.toml`` for a shipped
+        definition found by name (the same on every machine, so results stay comparable). A key
+        the document lacks keeps the :class:`VPFConfig` default.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and the key: an unknown table or key, a value of the wrong
+        type, a non-finite or out-of-range number (see :class:`VPFConfig`).
+    """
+    from ..spec import definition_dirs, read_definition
+
+    path, data = read_definition(path, overrides)
+    if path.is_absolute() and path.parent in definition_dirs():
+        path = Path("networks", path.name)
+    values = {}
+    for section, table in data.items():
+        if section not in DEFINITION_SECTIONS:
+            raise ConfigError(f"{path}: [{section}]: unknown table; a VPF definition takes "
+                              f"{', '.join(f'[{s}]' for s in DEFINITION_SECTIONS)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section}: expected a table")
+        for name, value in table.items():
+            if name not in DEFINITION_SECTIONS[section]:
+                raise ConfigError(f"{path}: {section}.{name}: unknown key; [{section}] takes "
+                                  f"{', '.join(DEFINITION_SECTIONS[section])}")
+            values[name] = value
+    values.update(changes or {})
+    return VPFConfig(**values, definition=str(path))
 
 
 @dataclass
@@ -487,7 +620,6 @@ def run_one(cfg, data=None, progress=None, log=None):
     model : BoltzmannMachine
     arrays : dict
     """
-    cfg.validate()
     if data is None:
         data = load_binarised(cfg.dataset, cfg.n_train, cfg.n_val, cfg.n_test, cfg.source, cfg.data_dir)
     fit = tune_and_train(cfg, data, progress=progress, log=log)
@@ -515,7 +647,7 @@ def training_summary(cfg, fit, data):
         "n_val": int(len(data.val)),
         "n_test": int(len(data.test)),
         "data_source": data.source,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+        "config": cfg.to_dict(),
     }
 
 
@@ -538,7 +670,7 @@ def run_comparison(base_cfg, datasets=DATASETS, methods=METHODS, progress=None, 
     for ds in datasets:
         data = None
         for method in methods:
-            cfg = replace(base_cfg, dataset=ds, method=method).validate()
+            cfg = replace(base_cfg, dataset=ds, method=method)
             if data is None:
                 data = load_binarised(ds, cfg.n_train, cfg.n_val, cfg.n_test, cfg.source, cfg.data_dir)
             result, model, arrays = run_one(cfg, data, progress=progress, log=log)
