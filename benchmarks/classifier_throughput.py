@@ -3,7 +3,7 @@
 The layer pair's benchmark (``benchmarks/train_throughput.py``) for the classifier stacks: the
 same protocol, its timing, load, summary and provenance helpers (imported from it), the same JSON
 schema, on a 784-1000-10 stack (``--network``, default ``benchmarks/classifier_bench.toml``:
-``networks/classifier_mnist.toml`` with gated pair STDP on W1 and W2, fixed random feedback G2, 220 ms
+``networks/classifier_mnist_rate.toml`` with gated pair STDP on W1 and W2, fixed random feedback G2, 220 ms
 per sample at dt = 0.5 ms) trained on real MNIST training digits with their one-hot labels:
 
 (a) naive  -- the stack as a user writes it: Brian2 runtime mode (cython), one persistent network,
@@ -79,7 +79,7 @@ NEST_DIFFERENCES = {
                       "plastic synapse keeps the sign of its initial weight (a zero weight gets a random sign) and "
                       "stops at zero; the engine's weights are signed and unbounded",
     "feedback": "G2 is a static_synapse that carries every output spike down in both phases (gamma * G2); the engine "
-                "gates it to the target phase ([spiking] feedback_phases = 'target'), which NEST's built-in "
+                "gates it to the target phase ([stack] feedback_phases = 'target'), which NEST's built-in "
                 "synapses cannot",
     "teacher": "the open-loop current beta * y in the target phase (one step_current_generator per output neuron); "
                "the engine's teacher beta * (y - rtrace / R) also feeds back the neuron's own filtered rate",
@@ -155,7 +155,7 @@ class NaiveStack:
     pair STDP on every plastic forward projection with the per-synapse event-driven traces of
     Brian2's STDP example (reset from Python before each sample), its changes collected in ``dw``
     and applied at the next sample's start (the engine's scheme); the feedback synapses, gated to
-    the target phase when ``[spiking] feedback_phases = 'target'``; the output's teacher current
+    the target phase when ``[stack] feedback_phases = 'target'``; the output's teacher current
     ``beta (y - rtrace / R)`` in the target phase. Spikes of every layer in ``SpikeMonitor``\\ s.
 
     Parameters

@@ -277,6 +277,9 @@ STACKS_OPEN, STACKS_CLOSE = "<!-- results:stacks -->", "<!-- /results:stacks -->
 # The reported configurations of the layer-stack classifiers (the screens' other variants stay in docs/stacks.md).
 _STACK_RUNS = ("backprop", "target_prop", "hidden_frozen", "control_transposed", "target_prop_mirror",
                "deep_backprop", "deep_target_prop", "deep_hidden_frozen")
+# The rate screen ran on networks/classifier_mnist.toml before the spiking classifier took that name; the
+# definition it ran (recorded in every JSON's "config") is now networks/classifier_mnist_rate.toml.
+_RENAMED = {"classifier_mnist": "classifier_mnist_rate"}
 _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden_learning_target_feedback",
            "hidden_learning_target_feedback_gain2")
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
@@ -326,7 +329,8 @@ def stacks_table(results_dir=DEFAULT_STACKS):
     for name in _STACK_RUNS:
         d = _load_json(Path(results_dir) / f"{name}.json")
         try:
-            lines.append(f"| `{Path(d['network']).stem}` | rate network: {_cell(d['label'])} | "
+            stem = Path(d["network"]).stem
+            lines.append(f"| `{_RENAMED.get(stem, stem)}` | rate network: {_cell(d['label'])} | "
                          f"{d['picked']['samples']:,} | {pct(d['picked']['val'])} | {pct(d['test'])} |")
         except (KeyError, TypeError) as exc:
             raise TableError(f"{results_dir}/{name}.json: missing or malformed field {exc}") from None

@@ -381,18 +381,28 @@ def _classifier(ctx):
             return [_row("MNIST test accuracy (%)", None, DIEHL_COOK_ACCURACY, source=paper_src, digits=1,
                          note=absent, kind="absent")]
         return Part("classifier", "Classifier", paper_src, [], rows, [], absent=absent)
-    argv = ["train", definition, "--no-progress", "--seed", ctx.seed, "--out", d, "--json", d / "train.json"]
+    argv = ["train", definition, "--backend", "spiking", "--no-progress", "--seed", ctx.seed, "--out", d,
+            "--json", d / "train.json"]
     if ctx.mode == "quick":
-        argv[2:2] = ["--samples", QUICK["classifier_samples"]]
+        argv[4:4] = ["--samples", QUICK["classifier_samples"]]
     steps = [Step("train", argv, d / "train.json")]
 
     def rows(part, res):
         t = res["train"]
-        acc = next((v for k, v in sorted(t.items()) if "accuracy" in k and isinstance(v, (int, float))), None)
-        if acc is not None and acc <= 1.0:
-            acc = 100.0 * acc
-        return [_row("MNIST test accuracy (%)", acc, DIEHL_COOK_ACCURACY, step=part.steps[0], source=paper_src,
-                     digits=1)]
+
+        def percent(key):
+            v = t.get(key)
+            return 100.0 * v if isinstance(v, (int, float)) else None
+
+        # the spiking network's own read-out is the figure compared with Diehl & Cook's spiking network; the
+        # rate pass of its weights (every backend's test_accuracy) is shown next to it
+        own = percent("test_accuracy_spiking_readout")
+        out = [_row("MNIST test accuracy (%)", own if own is not None else percent("test_accuracy"),
+                    DIEHL_COOK_ACCURACY, step=part.steps[0], source=paper_src, digits=1)]
+        if own is not None:
+            out.append(_row("MNIST test accuracy (%), rate pass of the learned weights", percent("test_accuracy"),
+                            None, step=part.steps[0], source=paper_src, digits=1))
+        return out
     return Part("classifier", "Classifier", paper_src, steps, rows, [])
 
 

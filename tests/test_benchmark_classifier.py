@@ -28,6 +28,8 @@ nudge = 4.0
 feedback = "random"
 hidden_target = "current"
 centering = "pre"
+feedback_gain = 2.0
+feedback_phases = "target"
 dt = "0.5 ms"
 free_phase = "40 ms"
 target_phase = "20 ms"
@@ -92,8 +94,6 @@ tau_minus = "25 ms"
 
 [spiking]
 feedback = "random"
-feedback_gain = 2.0
-feedback_phases = "target"
 block = 10
 readout_samples = 10
 
@@ -134,10 +134,10 @@ def tiny(bench, tmp_path_factory):
 
 
 # ---------------------------------------------------------------- definition and counting
-def test_benchmark_definition_is_the_mnist_stack_with_pair_rules(bench):
+def test_benchmark_definition_is_the_rate_twins_mnist_stack_with_pair_rules(bench):
     from spiking_bpdl.stack.config import load_stack
 
-    cfg, mnist = bench.load_bench(bench.DEFINITION), load_stack(ROOT / "networks" / "classifier_mnist.toml")
+    cfg, mnist = bench.load_bench(bench.DEFINITION), load_stack(ROOT / "networks" / "classifier_mnist_rate.toml")
     assert [layer.size for layer in cfg.layers] == [784, 1000, 10]
     # the same neurons (the input's statistics aside), phases, resolution and initial weights
     assert cfg.layers[1:] == mnist.layers[1:]
@@ -154,9 +154,9 @@ def test_benchmark_definition_is_the_mnist_stack_with_pair_rules(bench):
 
 def test_a_rate_rule_definition_is_refused_before_anything_runs(bench, capsys, tmp_path):
     with pytest.raises(ConfigError, match="rule = 'pair'"):
-        bench.load_bench(ROOT / "networks" / "classifier_mnist.toml")
+        bench.load_bench(ROOT / "networks" / "classifier_mnist_rate.toml")
     with pytest.raises(SystemExit) as exc:
-        bench.main(["--no-nest", "--network", "networks/classifier_mnist.toml", "--out", str(tmp_path / "o.json")])
+        bench.main(["--no-nest", "--network", "networks/classifier_mnist_rate.toml", "--out", str(tmp_path / "o.json")])
     assert exc.value.code == 2 and "rule = 'pair'" in capsys.readouterr().err
     assert not (tmp_path / "o.json").exists()
 

@@ -151,16 +151,26 @@ def test_classifier_definition_when_present_runs_train(tmp_path, monkeypatch):
     assert "classifier_mnist.toml" in rep["parts"]["classifier"]["error"]
 
 
-def test_a_stack_classifier_is_absent_until_its_spiking_configuration_exists(tmp_path, monkeypatch):
-    """The shipped classifier is a layer stack: while its forward projections learn by rate rules (no
-    spiking configuration) the part is reported as not in this version, with the reason, not run into a
-    failure; a definition whose rules are pair STDP runs ``train``."""
-    (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
-    assert part.absent and "no spiking configuration" in part.absent and not part.steps
-    spiking = Path(__file__).resolve().parents[1] / "networks" / "classifier_small.toml"
-    monkeypatch.setattr(rp, "CLASSIFIER_DEFINITION", spiking)
+def test_a_stack_classifier_is_absent_while_it_has_no_spiking_configuration(tmp_path, monkeypatch):
+    """A stack classifier whose forward projections learn by rate rules (no spiking configuration) is
+    reported as not in this version, with the reason, not run into a failure; the shipped classifier's
+    rules are pair STDP, so its part runs ``train`` on the spiking backend."""
     (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
     assert not part.absent and part.steps[0].argv[0] == "train"
+    argv = [str(a) for a in part.steps[0].argv]
+    assert argv[argv.index("--backend") + 1] == "spiking"
+    rate_only = Path(__file__).resolve().parents[1] / "networks" / "classifier_mnist_rate.toml"
+    monkeypatch.setattr(rp, "CLASSIFIER_DEFINITION", rate_only)
+    (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
+    assert part.absent and "no spiking configuration" in part.absent and not part.steps
+
+
+def test_classifier_rows_report_the_spiking_read_out_against_diehl_and_cook(tmp_path):
+    (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
+    rows = part.rows(part, {"train": {"test_accuracy": 0.9, "test_accuracy_spiking_readout": 0.85,
+                                      "val_accuracy": 0.95}})
+    assert rows[0]["ours"] == pytest.approx(85.0) and rows[0]["paper"] == rp.DIEHL_COOK_ACCURACY
+    assert rows[1]["ours"] == pytest.approx(90.0) and rows[1]["paper"] is None
 
 
 def test_generative_rows_carry_the_papers_table(tmp_path):

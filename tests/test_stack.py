@@ -22,7 +22,8 @@ from spiking_bpdl.stack import (
 from spiking_bpdl.stack.train import alignment, load_splits, train
 
 REPO = Path(__file__).resolve().parents[1]
-CLASSIFIER = REPO / "networks" / "classifier_mnist.toml"
+CLASSIFIER = REPO / "networks" / "classifier_mnist_rate.toml"  # the rate twin's screen definition
+SPIKING_CLASSIFIER = REPO / "networks" / "classifier_mnist.toml"
 DEEP = REPO / "networks" / "classifier_mnist_deep.toml"
 
 
@@ -60,13 +61,19 @@ def small(hidden=(12,), **changes):
 
 # ---------------------------------------------------------------------- definitions
 def test_shipped_classifiers_load():
-    one, deep = load_stack(CLASSIFIER), load_stack(DEEP)
+    one, deep, spiking = load_stack(CLASSIFIER), load_stack(DEEP), load_stack(SPIKING_CLASSIFIER)
     assert [layer.size for layer in one.layers] == [784, 1000, 10]
-    assert one.depth == 1 + 1 and deep.depth == 3
-    assert one.target == deep.target == "label"
-    assert max(layer.size for layer in one.layers[1:-1]) <= 1000
-    assert one.train_pool == 50000 and one.validation_samples == 10000 and one.passes <= 3
-    assert [p.role for p in one.projections] == ["forward", "forward", "feedback"]
+    assert [layer.size for layer in spiking.layers] == [784, 1000, 100]  # 10 classes x 10 output neurons
+    assert one.depth == spiking.depth == 1 + 1 and deep.depth == 3
+    assert one.target == deep.target == spiking.target == "label"
+    for cfg in (one, deep, spiking):
+        assert max(layer.size for layer in cfg.layers[1:-1]) <= 1000
+        assert cfg.train_pool == 50000 and cfg.validation_samples == 10000 and cfg.passes <= 3
+    assert [p.role for p in one.projections] == [p.role for p in spiking.projections] == ["forward", "forward",
+                                                                                          "feedback"]
+    # the spiking classifier learns by pair STDP on every forward projection; the twin's screen by rate rules
+    assert all(p.rule == "pair" for p in spiking.projections if p.role == "forward")
+    assert all(p.rule == "rate" for p in one.projections if p.role == "forward")
 
 
 @pytest.mark.parametrize("override, key", [
@@ -315,6 +322,48 @@ def test_current_targets_with_transposed_feedback_are_the_scaled_gradient():
         # ten times less nudge must make it several times smaller
         assert rel[name, 1e-4] < 5 * 1e-4 * s_max / cfg0.target_rate
         assert rel[name, 1e-4] < rel[name, 1e-3] / 3
+
+
+def test_feedback_gain_and_target_phase_feedback_in_the_twin():
+    """feedback_gain scales the injected feedback current; with feedback_phases = 'target' the hidden layer's
+    target is driven by the whole nudged rate above (no feedback in the free phase), as in the Brian2 network."""
+    cfg = dataclasses.replace(small((12,)), hidden_target="current", feedback="random")
+    rng = np.random.default_rng(5)
+    weights = twin.init_weights(cfg, rng)
+    x = rng.random((20, 49))
+    y = twin.targets_of(cfg, x, rng.integers(0, 10, 20))
+    drives, rates = twin.free_phase(cfg, weights, x)
+    top = twin.nudged(cfg, drives[-1], y)
+    tau_m, G = cfg.layers[1].tau_m, weights["G2"]
+    for gamma in (1.0, 2.5):
+        both = twin.hidden_targets(dataclasses.replace(cfg, feedback_gain=gamma), weights, drives, rates, top)[1]
+        np.testing.assert_allclose(both, lp.transfer(drives[1] + gamma * tau_m * ((top - rates[2]) @ G), cfg.layers[1]),
+                                   rtol=1e-12)
+        only = dataclasses.replace(cfg, feedback_gain=gamma, feedback_phases="target")
+        target = twin.hidden_targets(only, weights, drives, rates, top)[1]
+        np.testing.assert_allclose(target, lp.transfer(drives[1] + gamma * tau_m * (top @ G), cfg.layers[1]),
+                                   rtol=1e-12)
+    # the free-phase rates carry no feedback in either scheme, and without feedback the target is the free rate
+    off = dataclasses.replace(cfg, feedback_gain=0.0, feedback_phases="target")
+    np.testing.assert_allclose(twin.hidden_targets(off, weights, drives, rates, top)[1], rates[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"feedback_phases": "target"}, "stack.feedback_phases"),          # the 'rate' form has no target-phase variant
+    ({"feedback_gain": 2.0}, "stack.feedback_gain"),                   # the 'rate' form's scale is in G
+    ({"hidden_target": "current", "feedback_gain": -1.0}, "stack.feedback_gain"),
+    ({"hidden_target": "current", "feedback_phases": "free"}, "stack.feedback_phases"),
+])
+def test_feedback_gain_and_phases_are_validated(changes, key):
+    with pytest.raises(ConfigError, match=key):
+        small((12,), **changes)
+
+
+def test_the_feedback_settings_live_in_the_stack_table():
+    doc = small_doc((12,))
+    doc["spiking"] = {"feedback_gain": 2.0}
+    with pytest.raises(ConfigError, match="spiking.*feedback_gain"):
+        stack_from_data(doc, "small.toml")
 
 
 def test_mirror_feedback_learns_the_transpose_of_the_forward_weights():

@@ -61,13 +61,13 @@ def test_without_feedback_the_hidden_change_falls_to_the_control(aligned, cut):
     assert margin2 > 3 * se2
 
 
-def test_the_twin_for_spiking_uses_the_feedback_synapses_effective_weights(setup):
+def test_the_twin_for_spiking_uses_the_feedback_synapses_weights_gain_and_phases(setup):
     cfg, weights, _, _ = setup
     twin_cfg, w = twin_for_spiking(cfg, weights)
     assert twin_cfg.hidden_target == "current" and twin_cfg.feedback == "random"
     assert twin_cfg.centering == cfg.centering and twin_cfg.nudge == cfg.nudge
-    np.testing.assert_array_equal(w["G2"], cfg.feedback_gain * weights["G2"])
+    assert (twin_cfg.feedback_gain, twin_cfg.feedback_phases) == (cfg.feedback_gain, cfg.feedback_phases)
+    np.testing.assert_array_equal(w["G2"], weights["G2"])
     np.testing.assert_array_equal(w["W1"], weights["W1"])
     transposed = load_stack("classifier_small", ["spiking.feedback=transposed"])
-    np.testing.assert_array_equal(twin_for_spiking(transposed, weights)[1]["G2"],
-                                  transposed.feedback_gain * weights["W2"].T)
+    np.testing.assert_array_equal(twin_for_spiking(transposed, weights)[1]["G2"], weights["W2"].T)

@@ -67,7 +67,7 @@ def test_frozen_projections_keep_their_initial_weights_and_the_others_learn(tiny
 
 
 def test_the_spiking_backend_needs_pair_rules():
-    cfg = load_stack("classifier_mnist")  # its projections learn by rate rules (eta)
+    cfg = load_stack("classifier_mnist_rate")  # its projections learn by rate rules (eta)
     with pytest.raises(ConfigError, match="W1 learns by rule 'rate'; the spiking backend needs rule = 'pair'"):
         stdp_rules(cfg)
     assert set(stdp_rules(load_stack("classifier_small"))) == {"W1", "W2"}
@@ -100,7 +100,7 @@ def test_train_writes_the_classifier_keys_and_figures(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--freeze", "W9"], "unknown projection 'W9' (projections: W1, W2, G2)"),
-    (["--set", "spiking.feedback_gain=-1"], "spiking.feedback_gain: must be >= 0"),
+    (["--set", "stack.feedback_gain=-1"], "stack.feedback_gain: must be >= 0"),
     (["--set", "spiking.block=0"], "spiking.block: must be >= 1"),
 ])
 def test_bad_stack_options_are_one_line_errors_and_write_nothing(tmp_path, argv, message):
@@ -126,6 +126,8 @@ nudge = 12.0
 feedback = "random"
 hidden_target = "current"
 centering = "pre"
+feedback_gain = 3.0
+feedback_phases = "target"
 free_phase = "100 ms"
 target_phase = "60 ms"
 plasticity_onset = "40 ms"
@@ -177,8 +179,6 @@ A_plus = 3e-4
 tau_plus = "40 ms"
 tau_minus = "40 ms"
 [spiking]
-feedback_gain = 3.0
-feedback_phases = "target"
 block = 25
 target = "cython"
 readout_samples = 25

@@ -15,13 +15,13 @@ layer whose change only random-walks, or only follows the label-blind part, sits
 one that receives the label through the feedback sits above it.
 
 The twin that stands for the spiking scheme (:func:`twin_for_spiking`) is the configuration's own
-twin (its centring, nudge, phases and rates) with ``hidden_target = 'current'`` (the feedback
-synapses end on the hidden neurons and push their membrane, so the rate follows through the
-neuron's own transfer function) and fixed feedback weights equal to the spiking feedback synapses'
-effective weights ``gamma * G`` (the fixed random ``G``, or the transposed forward weights above).
-What the twin cannot represent: the free phase's recurrent loop through the feedback
-(``[spiking] feedback_phases = "both"``), or, with ``"target"``, that the hidden layer then receives
-the feedback of the whole target-phase rate instead of its change; and the spiking pre-centring
+twin (its centring, nudge, feedback gain and phases, and rates) with ``hidden_target = 'current'``
+(the feedback synapses end on the hidden neurons and push their membrane, so the rate follows
+through the neuron's own transfer function) and fixed feedback weights equal to the spiking
+feedback synapses' weights (the fixed random ``G``, or the transposed forward weights above).
+With ``[stack] feedback_phases = "target"`` the twin's hidden target is driven by the whole
+target-phase rate above, as in the network. What the twin cannot represent: the free phase's
+recurrent loop through the feedback (``feedback_phases = "both"``); and the spiking pre-centring
 subtracts one mean rate ``m`` (the offset ``x_tar`` of :func:`spiking_bpdl.stack.engine.stdp_rules`)
 where the twin subtracts each input's own minibatch mean.
 """
@@ -64,21 +64,20 @@ def twin_for_spiking(cfg, weights):
     Returns
     -------
     twin_cfg : StackConfig
-        ``cfg`` with ``hidden_target = 'current'`` and ``feedback = 'random'`` (fixed feedback).
+        ``cfg`` with ``hidden_target = 'current'`` and ``feedback = 'random'`` (fixed feedback); its
+        ``feedback_gain`` ``gamma`` scales the feedback current, as it scales every feedback spike's
+        jump in the network.
     twin_weights : dict of str to ndarray
-        float64 copies; every feedback projection holds ``gamma`` times the weights the spiking
-        network's feedback synapses get (:func:`spiking_bpdl.stack.engine.feedback_weights`: the
-        projection's own, or the transposed forward weights above), since a feedback spike makes the
-        membrane jump by ``gamma * w * v_threshold``.
+        float64 copies; every feedback projection holds the weights the spiking network's feedback
+        synapses get (:func:`spiking_bpdl.stack.engine.feedback_weights`: the projection's own, or
+        the transposed forward weights above).
     """
     from ..stack import engine
 
     twin_cfg = dataclasses.replace(cfg, hidden_target="current", feedback="random")
     fed = engine.feedback_weights(cfg, weights, weights)
     out = {k: np.array(v, dtype=np.float64) for k, v in weights.items()}
-    for g in cfg.projections:
-        if g.role == "feedback":
-            out[g.name] = cfg.feedback_gain * np.array(fed[g.name], dtype=np.float64)
+    out.update({g.name: np.array(fed[g.name], dtype=np.float64) for g in cfg.projections if g.role == "feedback"})
     return twin_cfg, out
 
 
@@ -104,7 +103,7 @@ def update_alignment(cfg, weights, x, labels, repetitions, target="cython", seed
     shuffles : int
         Label permutations of the control (its cosine is averaged over them).
     feedback_gain : float, optional
-        ``gamma`` of the spiking network (default ``[spiking] feedback_gain``). The twin keeps the
+        ``gamma`` of the spiking network (default ``[stack] feedback_gain``). The twin keeps the
         configuration's: 0 cuts the label's only way into the hidden layer, an ablation whose hidden
         cosine should fall to the control.
     directory : str, optional
@@ -178,8 +177,9 @@ def update_alignment(cfg, weights, x, labels, repetitions, target="cython", seed
 
     res = {"k": np.arange(1, repetitions + 1), "projections": names, "cos": {}, "cos_shuffled": {}, "single": {},
            "single_shuffled": {}, "cos_limit": {}, "mean_change": {}, "twin_update": {}, "feedback_gain": gamma,
-           "twin": {"hidden_target": "current", "feedback": "fixed, gamma * spiking feedback weights",
-                    "centering": cfg.centering, "feedback_gain": cfg.feedback_gain},
+           "twin": {"hidden_target": "current", "feedback": "fixed, the spiking feedback weights",
+                    "centering": cfg.centering, "feedback_gain": cfg.feedback_gain,
+                    "feedback_phases": cfg.feedback_phases},
            "target": target, "block": block,
            "changes": {}, "rates_free": {n: np.stack(v) for n, v in free_rates.items()},
            "rates_target": {n: np.stack(v) for n, v in later_rates.items()},

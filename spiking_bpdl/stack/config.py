@@ -63,7 +63,8 @@ _N_CLASSES = 10
 
 # Keys each table may hold, with the dimension of its value (None: a plain number or a string).
 _STACK_KEYS = {"layers": None, "target": None, "nudge": None, "target_rate": "frequency", "feedback": None,
-               "feedback_noise": "frequency", "feedback_decay": None, "hidden_target": None, "centering": None, "dt": "time", "free_phase": "time", "target_phase": "time",
+               "feedback_noise": "frequency", "feedback_decay": None, "hidden_target": None, "centering": None,
+               "feedback_gain": None, "feedback_phases": None, "dt": "time", "free_phase": "time", "target_phase": "time",
                "plasticity_onset": "time", "cycles": None}
 _DATA_KEYS = {"dataset", "source", "downsample", "corruption", "corruption_level"}
 _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", "validation_samples",
@@ -71,8 +72,7 @@ _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", 
 _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias"}
-_SPIKING_KEYS = {"feedback": None, "feedback_gain": None, "feedback_phases": None, "tau_filter": "time", "block": None, "target": None,
-                 "readout_samples": None}
+_SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
 
@@ -171,7 +171,17 @@ class StackConfig:
     hidden_target : {'rate', 'current'}
         ``rate``: ``rho_l^ = rho_l + g(rho_(l+1)^) - g(rho_(l+1))`` (Lee et al. 2015); ``current``: the
         difference of the feedback units' input currents is injected into layer ``l``,
-        ``rho_l^ = phi_l(a_l + tau_m (rho_(l+1)^ - rho_(l+1)) G)`` (see :mod:`spiking_bpdl.stack.twin`).
+        ``rho_l^ = phi_l(a_l + gamma tau_m (rho_(l+1)^ - rho_(l+1)) G)`` (see :mod:`spiking_bpdl.stack.twin`).
+    feedback_gain : float
+        ``gamma``: the factor on the feedback's drive into the layer below (in the Brian2 network,
+        on every feedback spike's jump; in the rate twin, on the injected current). A property of
+        the network, so every backend that has feedback reads it.
+    feedback_phases : {'both', 'target'}
+        The feedback reaches the layer below in every phase (its rate change then carries the
+        feedback of the top layer's rate *change*: ``hidden_target = 'current'`` above), or only
+        in the target phases (the hidden layer's free rate has no feedback, its target-phase drive
+        is ``a_l + gamma tau_m rho_(l+1)^ G``: direct random target projection when ``G`` is fixed
+        and random). ``'target'`` needs ``hidden_target = 'current'``.
     feedback_noise : float
         Standard deviation (Hz) of the noise added to ``h_l`` when ``g_(l+1)`` learns (denoising inverse or mirror).
     centering : {'none', 'pre', 'post'}
@@ -182,12 +192,6 @@ class StackConfig:
         ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
     spiking_feedback : {'random', 'transposed'}
         ``[spiking] feedback``: the feedback weights of the Brian2 network (``SPIKING_FEEDBACK``).
-    feedback_gain : float
-        ``[spiking] feedback_gain``: ``gamma``, the factor on every feedback spike's jump.
-    feedback_phases : {'both', 'target'}
-        ``[spiking] feedback_phases``: feedback spikes reach the layer below in every phase (the
-        hidden rate change then carries the feedback of the top layer's rate *change*), or only in
-        the target phases.
     tau_filter : float
         ``[spiking] tau_filter`` (s): time constant of the top layer's filtered rate in its teacher current.
     block : int
@@ -210,6 +214,8 @@ class StackConfig:
     hidden_target: str = "rate"
     feedback_decay: float = 1.0
     centering: str = "none"
+    feedback_gain: float = 1.0
+    feedback_phases: str = "both"
     dt: float = 0.5e-3
     free_phase: float = 100e-3
     target_phase: float = 100e-3
@@ -231,8 +237,6 @@ class StackConfig:
     lr_decay_samples: float = 0.0
     seed: int = 0
     spiking_feedback: str = "random"
-    feedback_gain: float = 0.5
-    feedback_phases: str = "both"
     tau_filter: float = 40e-3
     block: int = 100
     brian_target: str = "cpp_standalone"
@@ -305,6 +309,14 @@ class StackConfig:
         choice("stack.hidden_target", self.hidden_target, HIDDEN_TARGETS)
         number("stack.feedback_decay", self.feedback_decay, 0)
         choice("stack.centering", self.centering, CENTERING)
+        number("stack.feedback_gain", self.feedback_gain, 0)
+        choice("stack.feedback_phases", self.feedback_phases, ("both", "target"))
+        if self.hidden_target == "rate" and self.feedback_gain != 1:
+            bad("stack.feedback_gain", "must be 1 with stack.hidden_target = 'rate' (the difference form's feedback "
+                f"units carry their scale in G), got {self.feedback_gain}")
+        if self.feedback_phases == "target" and self.hidden_target != "current":
+            bad("stack.feedback_phases", "'target' needs stack.hidden_target = 'current' (a feedback current "
+                "in the target phase only has no difference form)")
         number("stack.dt", self.dt, 0, strict=True)
         number("stack.free_phase", self.free_phase, 0, strict=True)
         number("stack.target_phase", self.target_phase, 0, strict=True)
@@ -354,8 +366,6 @@ class StackConfig:
         number("training.seed", self.seed, 0, integer=True)
 
         choice("spiking.feedback", self.spiking_feedback, SPIKING_FEEDBACK)
-        number("spiking.feedback_gain", self.feedback_gain, 0)
-        choice("spiking.feedback_phases", self.feedback_phases, ("both", "target"))
         number("spiking.tau_filter", self.tau_filter, 0, strict=True)
         number("spiking.block", self.block, 1, integer=True)
         choice("spiking.target", self.brian_target, _BRIAN_TARGETS)
@@ -665,7 +675,8 @@ def stack_from_data(data, path=None):
         feedback=st.get("feedback", "trained"),
         feedback_noise=_raw(st, "feedback_noise", "frequency", f"{src}: stack", 5.0), dt=dt,
         hidden_target=st.get("hidden_target", "rate"), feedback_decay=st.get("feedback_decay", 1.0),
-        centering=st.get("centering", "none"),
+        centering=st.get("centering", "none"), feedback_gain=st.get("feedback_gain", 1.0),
+        feedback_phases=st.get("feedback_phases", "both"),
         free_phase=_raw(st, "free_phase", "time", f"{src}: stack", 100e-3),
         target_phase=_raw(st, "target_phase", "time", f"{src}: stack", 100e-3),
         plasticity_onset=_raw(st, "plasticity_onset", "time", f"{src}: stack", 50e-3),

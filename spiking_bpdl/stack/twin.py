@@ -10,8 +10,10 @@ dimensionless (a weight ``w`` makes the membrane jump by ``w * v_threshold``)::
     target phase   rho_n^ = phi_n(a_n + beta (y - rho_n^ / R))        top nudged toward y
                    rho_l^ = rho_l + g_(l+1)(rho_(l+1)^) - g_(l+1)(rho_(l+1))          l = n-1 .. 1
                    g_(l+1)(h) = phi_l(c_l + tau_m,l h G_(l+1))                        feedback
-      or, hidden_target = 'current':
-                   rho_l^ = phi_l(a_l + tau_m,l (rho_(l+1)^ - rho_(l+1)) G_(l+1))
+      or, hidden_target = 'current' (gamma = feedback_gain):
+                   rho_l^ = phi_l(a_l + gamma tau_m,l (rho_(l+1)^ - rho_(l+1)) G_(l+1))
+      or, with feedback_phases = 'target' (no feedback in the free phase):
+                   rho_l^ = phi_l(a_l + gamma tau_m,l rho_(l+1)^ G_(l+1))
     learning       d f_l = eta_l rho_(l-1) (rho_l^ - rho_l)          forward, every layer
                    d G_(l+1) = eta_g h~_(l+1) (h~_l - g_(l+1)(h~_(l+1)))             feedback
                    h~_l = max(rho_l + noise, 0),  h~_(l+1) = phi_(l+1)(b + tau_m h~_l f_(l+1))
@@ -232,8 +234,11 @@ def hidden_targets(cfg, weights, drives, rates, top_target):
     """Targets ``[None, rho_1^, ..., rho_n^]`` propagated down from ``top_target`` through the feedback.
 
     ``hidden_target = 'rate'``: ``rho_l^ = rho_l + g(rho_(l+1)^) - g(rho_(l+1))`` (difference target
-    propagation). ``'current'``: ``rho_l^ = phi_l(a_l + tau_m,l (rho_(l+1)^ - rho_(l+1)) G_(l+1))``, the
-    difference of the feedback units' input currents injected into layer ``l``. A layer whose
+    propagation). ``'current'``: ``rho_l^ = phi_l(a_l + gamma tau_m,l (rho_(l+1)^ - rho_(l+1)) G_(l+1))``, the
+    difference of the feedback units' input currents injected into layer ``l``; with
+    ``feedback_phases = 'target'`` the feedback reaches layer ``l`` in the target phase only, and
+    ``rho_l^ = phi_l(a_l + gamma tau_m,l rho_(l+1)^ G_(l+1))`` (the Brian2 network's scheme with
+    ``[stack] feedback_phases = "target"``). ``gamma`` is ``feedback_gain``. A layer whose
     feedback projection is missing keeps its free rates as target (and so do all layers below it).
     """
     n = len(cfg.layers) - 1
@@ -245,7 +250,10 @@ def hidden_targets(cfg, weights, drives, rates, top_target):
             targets[l] = rates[l]
         elif cfg.hidden_target == "current":
             layer = cfg.layers[l]
-            du = layer.tau_m * ((targets[l + 1] - rates[l + 1]) @ feedback_weights(cfg, weights, l))
+            # 'both': feedback in both phases, the layer's rate moves by the feedback of the change above;
+            # 'target': no feedback in the free phase, so the whole target-phase rate above drives it.
+            above = targets[l + 1] - rates[l + 1] if cfg.feedback_phases == "both" else targets[l + 1]
+            du = cfg.feedback_gain * layer.tau_m * (above @ feedback_weights(cfg, weights, l))
             targets[l] = _phi(drives[l] + du, layer, rates[l].dtype)
         else:
             targets[l] = (rates[l] + feedback(cfg, weights, l, targets[l + 1])
