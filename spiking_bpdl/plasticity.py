@@ -331,7 +331,7 @@ class PairSTDP:
             ns["tau_minus"] = self.tau_minus * b2.second
         return "\n".join(eqs) + "\n", "\n".join(reset), ns
 
-    def neuron_trace_code(self, name, effect="", gate=None, deferred=False):
+    def neuron_trace_code(self, name, effect="", gate=None, deferred=False, offset_variable=False):
         """Brian2 code of all-to-all pair STDP on per-neuron traces, for signed, unbounded weights.
 
         The rate rules that STDP implements here are linear in the weights, so the weights carry a
@@ -361,6 +361,11 @@ class PairSTDP:
         deferred : bool
             Accumulate the changes in ``dw`` instead of ``w`` (the caller adds ``dw`` to ``w`` when a
             sample ends, so a sample's pairings cannot move the rates they read).
+        offset_variable : bool
+            The offset is a per-synapse constant ``x_tar`` that the caller sets (one value per
+            pre-synaptic neuron, from its own mean rate ``m_i``: the centring of the rate twin, whose
+            covariance rule subtracts each input's own mean) instead of the one number
+            ``pre_offset`` (which must then be 0).
 
         Returns
         -------
@@ -368,12 +373,17 @@ class PairSTDP:
         """
         if self.nearest:
             raise ConfigError("per-neuron traces need all-to-all pairing (nearest=False)")
+        if offset_variable and self.pre_offset:
+            raise ConfigError("offset_variable replaces pre_offset: set one of them")
         g = f"{gate}*" if gate else ""
         acc = "dw" if deferred else "w"
         model = "w : 1\ndw : 1" if deferred else "w : 1"
         on_pre = ([effect] if effect else []) + [f"{acc} -= {g}A_minus_{name}*apost_post"]
         ns = {f"A_plus_{name}": self.A_plus, f"A_minus_{name}": self.A_minus}
-        if self.pre_offset:
+        if offset_variable:
+            model += "\nx_tar : 1 (constant)"
+            on_post = f"{acc} += {g}A_plus_{name}*(apre_pre - x_tar)"
+        elif self.pre_offset:
             on_post = f"{acc} += {g}A_plus_{name}*(apre_pre - x_tar_{name})"
             ns[f"x_tar_{name}"] = self.pre_offset
         else:

@@ -208,3 +208,28 @@ def test_the_engine_trains_every_layer_of_a_deep_stack(tmp_path):
         assert np.count_nonzero(r["weights"][name] != initial[name]) > initial[name].size // 2, name
     for name in ("G2", "G3"):
         np.testing.assert_array_equal(r["weights"][name], initial[name])
+
+
+def test_network_rules_centre_by_the_layer_mean_or_by_each_input_mean():
+    """centring_mean = 'layer': one offset in the hidden rule; 'neuron': the rule keeps pre_offset 0 and every
+    input gets the offset of its own mean rate (linear in it: the layer's offset at the layer's mean)."""
+    from spiking_bpdl.stack.engine import centring_offset, mean_pre_rates, network_rules
+
+    cfg = load_stack("classifier_small")
+    data = load_splits(cfg)
+    weights = twin.init_weights(cfg, np.random.default_rng(0))
+    x = data["x_train"][:200]
+    rules, offsets = network_rules(cfg, weights, x)
+    m = mean_pre_rates(cfg, weights, x)["W1"]
+    assert offsets == {} and rules["W1"].pre_offset == pytest.approx(centring_offset(rules["W1"], m, cfg))
+    assert rules["W2"].pre_offset == 0  # the output projection is not centred (its target is the label)
+    per = load_stack("classifier_small", ["spiking.centring_mean=neuron"])
+    rules_n, offsets_n = network_rules(per, weights, x)
+    assert rules_n["W1"].pre_offset == 0 and set(offsets_n) == {"W1"}
+    m_i = np.mean(cfg.layers[0].max_rate * x, axis=0)  # the encoder rates, in the data's precision
+    np.testing.assert_allclose(offsets_n["W1"], [centring_offset(rules_n["W1"], v, per) for v in m_i], rtol=1e-12)
+    # the mean of the per-input means is the layer mean (to the float32 rounding of the two averages)
+    assert offsets_n["W1"].mean() == pytest.approx(rules["W1"].pre_offset, rel=1e-6)
+    assert offsets_n["W1"].min() == 0 and offsets_n["W1"].max() > 3 * offsets_n["W1"].mean()
+    with pytest.raises(ConfigError, match="spiking.centring_mean"):
+        load_stack("classifier_small", ["spiking.centring_mean=pixel"])

@@ -121,11 +121,13 @@ def _pair_sums(pre, post, rule, gate_of, sample_of, n_pre, n_post):
     return dw
 
 
-@pytest.mark.parametrize("pre_offset", [0.0, 0.6])
+@pytest.mark.parametrize("pre_offset", [0.0, 0.6, "per neuron"])
 def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_offset):
     """Every forward projection's change over a block equals the gated all-to-all pair sums of the
     recorded spikes (trace reset per sample, per-sample updates), so the stack's STDP is the rule's;
-    with a pre-centred rule (``pre_offset``) every gated post spike also takes ``A_plus * pre_offset``."""
+    with a pre-centred rule (``pre_offset``) every gated post spike also takes ``A_plus * pre_offset``,
+    and with per-neuron offsets (``SpikingStack(pre_offsets=)``, W1 only) ``A_plus * x_tar[i]`` from the
+    synapse of pre neuron ``i``."""
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.stack.network import SpikingStack, phase_gates
 
@@ -135,9 +137,14 @@ def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_of
     x = rng.uniform(0, 1, (block, 16))
     y = np.eye(10)[[2, 5, 7]]
     w0 = _weights(cfg)
-    rules = {name: rule.replace(pre_offset=pre_offset) for name, rule in RULES.items()}
+    per_neuron = {}
+    if pre_offset == "per neuron":
+        per_neuron, rules = {"W1": np.linspace(0.0, 1.5, cfg.layers[0].size)}, dict(RULES)
+    else:
+        rules = {name: rule.replace(pre_offset=pre_offset) for name, rule in RULES.items()}
     with use_target("numpy"):
-        sim = SpikingStack(cfg, rules, block, target="numpy", record_spikes=True, feedback_gain=0.5)
+        sim = SpikingStack(cfg, rules, block, target="numpy", record_spikes=True, feedback_gain=0.5,
+                           pre_offsets=per_neuron)
         res = sim.run_block(x, y, w0, learn=True, seed=3, lr_scale=0.8)
     g = phase_gates(cfg.free_phase, cfg.target_phase, cfg.plasticity_onset, cfg.cycles, cfg.dt)
     P, slot = g["presentation"], g["slot"]
@@ -155,8 +162,9 @@ def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_of
                               cfg.layers[l - 1].size, cfg.layers[l].size)
         assert np.abs(expected).max() > 20 * RULES[name].A_plus * 0.8 * np.exp(-1)  # many gated pairs
         jq, tq = spikes[l]
+        offset = per_neuron.get(name, 0.0) if per_neuron else pre_offset
         for b in range(len(jq)):
-            expected[:, jq[b]] -= gate_of(tq[b]) * RULES[name].A_plus * pre_offset
+            expected[:, jq[b]] -= gate_of(tq[b]) * RULES[name].A_plus * offset
         change = res.weights[name] - w0[name]
         # Weights are single precision: w0's rounding and one rounded addition per sample (3), plus the
         # accumulation of dw, each at most half an ulp (2^-24 relative) of the largest magnitude involved.

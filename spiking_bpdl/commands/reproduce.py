@@ -6,8 +6,8 @@ Parts (report order; --only and --force take these names, space- or comma-separa
   stdp_match   STDP against the rate rule: analytic r and slope (the theory test), kernel-rate
                (bookkeeping), the wired layer's gradient cosine with CI and controls (stdp-match)
   layer_pairs  the layer pair on three backends: spiking (with its own read-out), rate, backprop (train)
-  classifier   shown as "not in this version" while networks/classifier_mnist.toml does not exist
-               (Diehl & Cook 2015: 95.0 %); not a failure. With the file, train runs on it.
+  classifier   train --backend spiking on networks/classifier_mnist.toml: its own spike read-out
+               against Diehl & Cook 2015 (95.0 %), the rate pass of its weights next to it
   generative   Algorithm 2: Parzen table (236 for this model; DBN 138, stacked CAE 121, deep GSN 214,
                GAN 225, directed only 126), Fig. 4 samples, Fig. 5 in-painting (generative)
   vpf          VPF against CD-1 and PCD: reconstruction of corrupted digits (vpf)

@@ -145,7 +145,7 @@ def update_alignment(cfg, weights, x, labels, repetitions, target="cython", seed
     gamma = cfg.feedback_gain if feedback_gain is None else float(feedback_gain)
     # the rules exactly as the training engine builds them; the mean input rate of the offset is this
     # block's, so the spiking pre-centring and the twin's minibatch centring share their mean
-    rules = engine.stdp_rules(cfg, engine.mean_pre_rates(cfg, weights, x))
+    rules, pre_offsets = engine.network_rules(cfg, weights, x)
     names = sorted(rules)
     fed = engine.feedback_weights(cfg, weights, weights)
     y = twin.targets_of(cfg, x, labels)
@@ -164,7 +164,7 @@ def update_alignment(cfg, weights, x, labels, repetitions, target="cython", seed
     t0 = time.perf_counter()
     with use_target(target, directory=directory) as project:
         sim = SpikingStack(cfg, rules, block, target=target, directory=project, feedback_gain=gamma,
-                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases)
+                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases, pre_offsets=pre_offsets)
         for r in range(repetitions):
             out = sim.run_block(x, y, fed, learn=True, seed=engine._seed(seed, 23, r),
                                 rng=np.random.default_rng([int(seed), 29, r]))

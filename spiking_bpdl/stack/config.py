@@ -3,7 +3,7 @@
 A stack is read from a TOML network definition (:mod:`spiking_bpdl.spec`) that holds, next to
 the usual ``[populations.*]``, ``[projections.*]`` and ``[plasticity.*]`` tables, a ``[stack]``
 table naming the layers in order and the learning scheme, a ``[data]`` table and a
-``[training]`` table. ``networks/classifier_mnist.toml`` shows every key with its meaning;
+``[training]`` table. ``networks/classifier_mnist_rate.toml`` shows every key with its meaning;
 ``docs/stacks.md`` lists them.
 
 Projections are classified by the layers they join: ``pre = L(l-1), post = L(l)`` is the
@@ -72,7 +72,8 @@ _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", 
 _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias"}
-_SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None}
+_SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None,
+                 "centring_mean": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
 
@@ -201,6 +202,11 @@ class StackConfig:
     readout_samples : int
         ``[spiking] readout_samples``: validation digits scored by the spiking network's own output
         counts at every curve point (a multiple of ``block``; the rate pass scores all of them).
+    centring_mean : {'layer', 'neuron'}
+        ``[spiking] centring_mean``, with ``centering = 'pre'``: the pre-centred STDP offset uses the
+        mean rate of the whole pre-synaptic layer (one offset per projection), or each pre-synaptic
+        neuron's own mean rate (one offset per input, as the rate twin centres each input by its own
+        mean). Both means are taken over the first 1,000 training digits.
     """
 
     name: str
@@ -241,6 +247,7 @@ class StackConfig:
     block: int = 100
     brian_target: str = "cpp_standalone"
     readout_samples: int = 1000
+    centring_mean: str = "layer"
     path: str = "<definition>"
 
     # ------------------------------------------------------------------ validation
@@ -370,6 +377,7 @@ class StackConfig:
         number("spiking.block", self.block, 1, integer=True)
         choice("spiking.target", self.brian_target, _BRIAN_TARGETS)
         number("spiking.readout_samples", self.readout_samples, 1, integer=True)
+        choice("spiking.centring_mean", self.centring_mean, ("layer", "neuron"))
         if self.readout_samples % self.block:
             bad("spiking.readout_samples", f"must be a multiple of spiking.block ({self.block}), "
                 f"got {self.readout_samples}")

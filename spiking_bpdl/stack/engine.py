@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ConfigError
 from . import twin
 
-__all__ = ["checkpoint_path", "stdp_rules", "centring_offset", "mean_pre_rates", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
+__all__ = ["checkpoint_path", "stdp_rules", "network_rules", "centring_offset", "mean_pre_rates", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
 
 
 def checkpoint_path(out, name="spiking"):
@@ -40,7 +40,9 @@ def stdp_rules(cfg, mean_pre_rates=None):
         Mean rate (Hz) of the pre-synaptic layer of each forward projection. With ``stack.centering =
         'pre'`` every hidden projection (``f_1 .. f_(n-1)``, as the rate twin centres them) gets the
         offset ``x_tar`` of :func:`centring_offset` (``PairSTDP.pre_offset``), which turns the rate rule
-        ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``.
+        ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``. A projection whose mean is
+        an array (one per pre neuron, ``[spiking] centring_mean = "neuron"``) keeps ``pre_offset = 0``:
+        its offsets are per synapse (:func:`network_rules`).
 
     Returns
     -------
@@ -63,7 +65,8 @@ def stdp_rules(cfg, mean_pre_rates=None):
                               f"{p.rule!r}; the spiking backend needs rule = 'pair' (A_plus, tau_plus, tau_minus)")
         a_plus, a_minus, tau_plus, tau_minus = p.stdp
         rule = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, w_max=1e9)
-        if cfg.centering == "pre" and p.name in hidden and mean_pre_rates and a_plus > 0:
+        if cfg.centering == "pre" and p.name in hidden and mean_pre_rates and a_plus > 0 \
+                and np.ndim(mean_pre_rates[p.name]) == 0:
             rule = rule.replace(pre_offset=centring_offset(rule, mean_pre_rates[p.name], cfg))
         rules[p.name] = rule
     return rules
@@ -98,12 +101,47 @@ def centring_offset(rule, m, cfg):
     return float(rule.A_minus * lag * m / (rule.A_plus * window))
 
 
-def mean_pre_rates(cfg, weights, x):
+def mean_pre_rates(cfg, weights, x, per_neuron=False):
     """Mean rate (Hz) of every forward projection's pre-synaptic layer on digits ``x``: the input
     encoder's exactly, deeper layers' from the rate twin's free phase (the stand-in for a slow
-    running average of the rate)."""
+    running average of the rate). One number per layer, or with ``per_neuron`` one per neuron."""
     rates = twin.free_phase(cfg, weights, np.asarray(x))[1]  # [rho_0 = r_max x, rho_1, ..., rho_n]
+    if per_neuron:
+        return {cfg.forward(l).name: np.mean(rates[l - 1], axis=0) for l in range(1, cfg.depth + 1)}
     return {cfg.forward(l).name: float(np.mean(rates[l - 1])) for l in range(1, cfg.depth + 1)}
+
+
+def network_rules(cfg, weights, x):
+    """The STDP rules and per-neuron centring offsets that the Brian2 network of ``cfg`` is built with.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    weights : dict of str to ndarray
+        The initial weights (deeper layers' mean rates come from the rate twin's free phase).
+    x : ndarray
+        Digits whose mean rates centre the hidden projections (the engine uses the first 1,000
+        training digits).
+
+    Returns
+    -------
+    rules : dict of str to PairSTDP
+        :func:`stdp_rules` with the layer means (``[spiking] centring_mean = "layer"``: one offset per
+        projection in ``pre_offset``).
+    pre_offsets : dict of str to ndarray
+        With ``centring_mean = "neuron"`` and ``centering = 'pre'``: every hidden projection's offset per
+        pre neuron, :func:`centring_offset` of that neuron's own mean rate (``SpikingStack(pre_offsets=)``);
+        else empty.
+    """
+    per_neuron = cfg.centring_mean == "neuron" and cfg.centering == "pre"
+    means = mean_pre_rates(cfg, weights, x, per_neuron=per_neuron)
+    rules = stdp_rules(cfg, means)
+    offsets = {}
+    if per_neuron:
+        hidden = {cfg.forward(l).name for l in range(1, cfg.depth)}
+        offsets = {name: np.array([centring_offset(rule, m, cfg) for m in means[name]])
+                   for name, rule in rules.items() if name in hidden and rule.A_plus > 0}
+    return rules, offsets
 
 
 def feedback_weights(cfg, weights, initial):
@@ -244,7 +282,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
         raise ConfigError(f"{cfg.path}: {len(x_train)} training digits are fewer than one block ({block})")
     total = per_pass * cfg.passes
     initial = twin.init_weights(cfg, np.random.default_rng(seed), np.float64)
-    rules = stdp_rules(cfg, mean_pre_rates(cfg, initial, x_train[:1000]))
+    rules, pre_offsets = network_rules(cfg, initial, x_train[:1000])
     frozen = sorted(p.name for p in cfg.projections if p.role == "forward" and not p.plastic)
     meta_key = {"config": cfg.to_dict(), "backend": "spiking", "seed": seed}
 
@@ -265,7 +303,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
     bar.done = done
     with use_target(target, directory=directory) as project:
         sim = SpikingStack(cfg, rules, block, target=target, directory=project, feedback_gain=cfg.feedback_gain,
-                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases)
+                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases, pre_offsets=pre_offsets)
 
         def point():
             w = feedback_weights(cfg, weights, initial)

@@ -161,16 +161,22 @@ class SpikingStack:
         change between the phases carries the feedback of the top layer's rate *change*. ``'target'``:
         only in the target phases (no free-phase loop through ``f g``, but the change then carries the
         feedback of the whole target-phase rate).
+    pre_offsets : dict of str to ndarray, optional
+        Per-pre-neuron centring offsets ``x_tar`` (trace units) of plastic forward projections (by
+        name; their rules' ``pre_offset`` must be 0): every post spike takes ``A_plus x_tar[i]`` from
+        the synapse of pre neuron ``i`` (:meth:`~spiking_bpdl.plasticity.PairSTDP.neuron_trace_code`
+        with ``offset_variable``).
     """
 
     def __init__(self, cfg, rules, block, target="cython", directory=None, feedback_gain=0.5, tau_filter=40e-3,
-                 record_spikes=False, feedback_phases="both"):
+                 record_spikes=False, feedback_phases="both", pre_offsets=None):
         self.cfg, self.rules, self.block, self.target, self.directory = cfg, dict(rules), int(block), target, directory
         self.record_spikes = bool(record_spikes)
         self.gamma, self.tau_filter = float(feedback_gain), float(tau_filter)
         if feedback_phases not in ("both", "target"):
             raise ConfigError(f"feedback_phases must be 'both' or 'target', got {feedback_phases!r}")
         self.feedback_phases = feedback_phases
+        self.pre_offsets = {k: np.asarray(v, dtype=float) for k, v in (pre_offsets or {}).items()}
         if not (np.isfinite(self.gamma) and self.gamma >= 0):
             raise ConfigError(f"feedback_gain must be finite and >= 0, got {feedback_gain!r}")
         self.n = len(cfg.layers) - 1
@@ -180,6 +186,11 @@ class SpikingStack:
             f = self.forward[l]
             if f.plastic and f.name not in self.rules:
                 raise ConfigError(f"{cfg.path}: projection {f.name} learns but has no STDP rule for the spiking backend")
+            if f.name in self.pre_offsets:
+                size = cfg.layers[l - 1].size
+                if not f.plastic or self.pre_offsets[f.name].shape != (size,):
+                    raise ConfigError(f"{cfg.path}: pre_offsets[{f.name!r}]: one offset per neuron of "
+                                      f"{cfg.layers[l - 1].name} ({size}) for a plastic projection")
         # Every layer has one incoming and at most one outgoing forward projection, so its post trace
         # (apost) belongs to f_l and its pre trace (apre) to f_(l+1): no two rules share a trace.
         self._gates = phase_gates(cfg.free_phase, cfg.target_phase, cfg.plasticity_onset, cfg.cycles, cfg.dt)
@@ -322,7 +333,8 @@ class SpikingStack:
         for l in range(1, n + 1):
             f = self.forward[l]
             if f.plastic:
-                code = self.rules[f.name].neuron_trace_code(f.name, effect=jump(l), gate="plastic_post", deferred=True)
+                code = self.rules[f.name].neuron_trace_code(f.name, effect=jump(l), gate="plastic_post", deferred=True,
+                                                            offset_variable=f.name in self.pre_offsets)
                 syn = b2.Synapses(groups[l - 1], groups[l], code.model, on_pre=code.on_pre, on_post=code.on_post,
                                   namespace={**post_constants(l), **code.namespace}, name=f"st_{f.name}",
                                   dtype=_WEIGHT_DTYPE)
@@ -343,6 +355,9 @@ class SpikingStack:
         for name, syn in syns.items():
             syn.connect()
             syn.w = np.asarray(weights[name], dtype=float).ravel()
+            if name in self.pre_offsets:
+                # all-to-all synapses are ordered pre-major, as the (pre, post) weight matrix raveled
+                syn.x_tar = np.repeat(self.pre_offsets[name], syn.target.N)
         if self.target == "cpp_standalone":
             from ..codegen import seed_from_run_args
 
