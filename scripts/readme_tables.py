@@ -283,7 +283,7 @@ _RENAMED = {"classifier_mnist": "classifier_mnist_rate"}
 _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden_learning_target_feedback",
            "hidden_learning_target_feedback_gain2")
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
-_TRAIN_DIRS = ("classifier_mnist", "classifier_small")
+_TRAIN_DIRS = ("classifier_mnist", "classifier_mnist_transposed", "classifier_small")
 _TRAIN_ORDER = ("spiking", "spiking_frozen", "rate", "backprop")
 #: The anchor of the classifier table: Brian2's flagship STDP network (unsupervised STDP, neurons labelled
 #: after training), 6,400 excitatory neurons, MNIST test accuracy.
@@ -304,7 +304,9 @@ def _train_rows(folder, pct):
             frozen = f", {' + '.join(d['frozen'])} frozen" if d["frozen"] else ""
             name = d["config"]["name"]
             if d["backend"] == "spiking":
-                what = f"spiking (Brian2, pair STDP){frozen}: its own output spikes / a rate pass of its weights"
+                control = (", feedback through W2ᵀ (weight transport, a control)"
+                           if d["config"].get("spiking_feedback") == "transposed" else "")
+                what = f"spiking (Brian2, pair STDP{control}){frozen}: its own output spikes / a rate pass of its weights"
                 val = f"{pct(d['val_accuracy_spiking_readout'])} / {pct(d['val_accuracy'])}"
                 test = f"{pct(d['test_accuracy_spiking_readout'])} / {pct(d['test_accuracy'])}"
             else:

@@ -64,6 +64,7 @@ __all__ = [
     "DEFINITION_KINDS",
     "apply_overrides",
     "read_toml",
+    "table_values",
 ]
 
 #: Unit symbols accepted in definitions, with their SI factor and dimension.
@@ -458,6 +459,47 @@ def apply_overrides(data, overrides, src="<definition>"):
                 raise ConfigError(f"{src}: override {key!r}: no table [{'.'.join(parts[:depth + 1])}] in the definition")
         table[parts[-1]] = _toml_value(text.strip())
     return data
+
+
+def table_values(data, tables, src):
+    """Flatten a definition's ``{table: {key: value}}`` into ``{key: value}``, refusing unknown tables and keys.
+
+    For the definition families whose keys are unique across their tables (the generative model's,
+    VPF's); the stack and layer-pair definitions keep their own nested structure.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML document.
+    tables : dict of str to sequence of str
+        The tables the definition takes and the keys each may hold.
+    src : str
+        The definition's name, for the one-line errors.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ConfigError
+        ``"<src>: [t]: unknown table ..."``, ``"<src>: t: expected a table"`` or
+        ``"<src>: t.k: unknown key ..."``.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{src}: expected a table of tables")
+    values = {}
+    for table, content in data.items():
+        if table not in tables:
+            raise ConfigError(f"{src}: [{table}]: unknown table; this definition takes "
+                              f"{', '.join(f'[{t}]' for t in tables)}")
+        if not isinstance(content, dict):
+            raise ConfigError(f"{src}: {table}: expected a table")
+        for key, value in content.items():
+            if key not in tables[table]:
+                raise ConfigError(f"{src}: {table}.{key}: unknown key; [{table}] takes {', '.join(tables[table])}")
+            values[key] = value
+    return values
 
 
 def read_toml(path):

@@ -83,7 +83,7 @@ def test_every_configuration_key_is_read_into_its_field():
     ({"model": {"n_h1": 0}}, "n_h1"),
     ({"model": {"n_h1": "1000"}}, "must be int"),
     ({"model": {"nh1": 10}}, "unknown key"),
-    ({"trainig": {}}, "unknown section"),
+    ({"trainig": {}}, "trainig.*unknown table"),
     ({"model": {"h1_activation": "tanhh"}}, "h1_activation"),
     ({"training": {"sigma_x": -0.1}}, "sigma_x"),
     ({"inference": {"clip": 1}}, "must be bool"),
@@ -112,7 +112,7 @@ def test_configuration_overrides_use_the_definitions_syntax():
     """``--set section.key=value`` of ``spiking-bpdl generative``: the same resolver, syntax and
     one-line errors as the network definitions; the override is validated like the file."""
     assert load_config("generative_small", ["training.epochs=2"]).epochs == 2
-    with pytest.raises(ConfigError, match="unknown key 'epochz' in \\[training\\]"):
+    with pytest.raises(ConfigError, match="training.epochz: unknown key"):
         load_config("generative_small", ["training.epochz=2"])
     with pytest.raises(ConfigError, match="lr_decay must be in"):
         load_config("generative_small", ["training.lr_decay=2.0"])

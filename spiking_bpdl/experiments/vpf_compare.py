@@ -274,23 +274,12 @@ def vpf_config_from_definition(path=DEFAULT_DEFINITION, overrides=(), changes=No
         One line naming the file and the key: an unknown table or key, a value of the wrong
         type, a non-finite or out-of-range number (see :class:`VPFConfig`).
     """
-    from ..spec import definition_dirs, read_definition
+    from ..spec import definition_dirs, read_definition, table_values
 
     path, data = read_definition(path, overrides)
     if path.is_absolute() and path.parent in definition_dirs():
         path = Path("networks", path.name)
-    values = {}
-    for section, table in data.items():
-        if section not in DEFINITION_SECTIONS:
-            raise ConfigError(f"{path}: [{section}]: unknown table; a VPF definition takes "
-                              f"{', '.join(f'[{s}]' for s in DEFINITION_SECTIONS)}")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: {section}: expected a table")
-        for name, value in table.items():
-            if name not in DEFINITION_SECTIONS[section]:
-                raise ConfigError(f"{path}: {section}.{name}: unknown key; [{section}] takes "
-                                  f"{', '.join(DEFINITION_SECTIONS[section])}")
-            values[name] = value
+    values = table_values(data, DEFINITION_SECTIONS, str(path))
     values.update(changes or {})
     return VPFConfig(**values, definition=str(path))
 

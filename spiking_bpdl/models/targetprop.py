@@ -180,26 +180,18 @@ def config_from_dict(data, source="configuration"):
     ``networks/generative_mnist.toml``). Unknown sections or keys, and values of the wrong
     type, raise :class:`~spiking_bpdl.errors.ConfigError`.
     """
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a table of sections")
+    from ..spec import table_values
+
     defaults = TargetPropConfig()
-    values = {}
-    for section, table in data.items():
-        if section not in _SECTIONS:
-            raise ConfigError(f"{source}: unknown section [{section}]; expected one of {sorted(_SECTIONS)}")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{source}: [{section}] must be a table")
-        for key, value in table.items():
-            if key not in _SECTIONS[section]:
-                raise ConfigError(f"{source}: unknown key {key!r} in [{section}]; expected one of "
-                                  f"{list(_SECTIONS[section])}")
-            expected = type(getattr(defaults, key))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if type(value) is not expected:
-                raise ConfigError(f"{source}: [{section}] {key} must be {expected.__name__}, "
-                                  f"got {type(value).__name__} {value!r}")
-            values[key] = value
+    values = table_values(data, _SECTIONS, source)
+    for key, value in values.items():
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            values[key] = value = float(value)
+        if type(value) is not expected:
+            table = next(t for t, keys in _SECTIONS.items() if key in keys)
+            raise ConfigError(f"{source}: {table}.{key} must be {expected.__name__}, got {type(value).__name__} "
+                              f"{value!r}")
     try:
         return TargetPropConfig(**values)
     except ConfigError as exc:
