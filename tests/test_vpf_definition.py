@@ -167,3 +167,8 @@ def test_tiny_run_from_a_definition_records_the_resolved_config(tmp_path, monkey
     # same checkpoint, same seeds, same evaluation settings: the same numbers
     for key in ("recon_mse_dropout50", "recon_mse_occlusion", "ais_ll", "parzen_ll"):
         assert evaluated[key] == pytest.approx(trained[key], rel=1e-9), key
+    # the training set is the checkpoint's: evaluating with another n_train changes nothing
+    assert _main(["vpf", "evaluate", definition, *options, "--set", "data.n_train=700", "--json", tmp_path / "e2.json"],
+                 monkeypatch) == 0
+    again = json.loads((tmp_path / "e2.json").read_text())
+    assert again["config"]["n_train"] == 600 and again["ais_ll"] == pytest.approx(trained["ais_ll"], rel=1e-9)

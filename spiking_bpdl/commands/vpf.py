@@ -219,8 +219,11 @@ def _run_evaluate(args):
         raise CheckpointError(f"checkpoint {path}: {exc}") from None
     if model.sizes[0] != 784:
         raise CheckpointError(f"checkpoint {path}: visible layer has {model.sizes[0]} units, expected 784")
-    try:  # the architecture is the checkpoint's, whatever the definition says
-        cfg = replace(cfg, hidden=tuple(model.sizes[1:]), lateral=model.has_laterals)
+    # the architecture and the training set (n_train, source: the AIS base rate and the mean-fill baseline
+    # come from the training images) are the checkpoint's, whatever the definition says
+    trained = {k: v for k, v in (meta.get("config") or {}).items() if k in ("n_train", "source")}
+    try:
+        cfg = replace(cfg, hidden=tuple(model.sizes[1:]), lateral=model.has_laterals, **trained)
     except ConfigError as exc:
         raise CheckpointError(f"checkpoint {path}: {exc}") from None
     data = load_binarised(cfg.dataset, cfg.n_train, cfg.n_val, cfg.n_test, cfg.source, cfg.data_dir)
