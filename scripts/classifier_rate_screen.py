@@ -1,6 +1,6 @@
 """Screen a stack classifier's rate twin (target propagation) and its backprop reference on MNIST.
 
-    python scripts/classifier_rate_screen.py networks/classifier_mnist.toml --method target_prop \
+    python scripts/classifier_rate_screen.py networks/classifier_mnist_rate.toml --method target_prop \
         --grid plasticity.rule_W1.eta=1e-8,3e-8 --label twin --alignment --test \
         --out docs/results/stacks/classifier_mnist_twin.json
 
