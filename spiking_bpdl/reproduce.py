@@ -381,8 +381,10 @@ def _classifier(ctx):
             return [_row("MNIST test accuracy (%)", None, DIEHL_COOK_ACCURACY, source=paper_src, digits=1,
                          note=absent, kind="absent")]
         return Part("classifier", "Classifier", paper_src, [], rows, [], absent=absent)
-    argv = ["train", definition, "--backend", "spiking", "--no-progress", "--seed", ctx.seed, "--out", d,
-            "--json", d / "train.json"]
+    # a shipped definition by its name (as the generative part): the command reads the same from a wheel
+    shipped = definition == _shipped(definition.name) and not Path(CLASSIFIER_DEFINITION).is_absolute()
+    argv = ["train", definition.stem if shipped else definition, "--backend", "spiking", "--no-progress",
+            "--seed", ctx.seed, "--out", d, "--json", d / "train.json"]
     if ctx.mode == "quick":
         argv[4:4] = ["--samples", QUICK["classifier_samples"]]
     steps = [Step("train", argv, d / "train.json")]

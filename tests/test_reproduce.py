@@ -158,6 +158,7 @@ def test_a_stack_classifier_is_absent_while_it_has_no_spiking_configuration(tmp_
     (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
     assert not part.absent and part.steps[0].argv[0] == "train"
     argv = [str(a) for a in part.steps[0].argv]
+    assert argv[1] == "classifier_mnist"  # a shipped name: works from a wheel too
     assert argv[argv.index("--backend") + 1] == "spiking"
     rate_only = Path(__file__).resolve().parents[1] / "networks" / "classifier_mnist_rate.toml"
     monkeypatch.setattr(rp, "CLASSIFIER_DEFINITION", rate_only)
