@@ -123,6 +123,8 @@ def test_second_run_reuses_and_force_reruns_exactly_one_part(reused_runs):
 def test_a_failing_part_is_reported_and_the_others_run(tmp_path, monkeypatch, capsys):
     # the window command rejects --trials 0: that part fails, stdp_match (after it) still runs
     monkeypatch.setattr(rp, "QUICK", dict(TINY, window_trials=0))
+    # a classifier without a spiking configuration: reported as absent, not run
+    monkeypatch.setattr(rp, "CLASSIFIER_DEFINITION", REPO / "networks" / "classifier_mnist_rate.toml")
     out = tmp_path / "r"
     rc = _main(["reproduce", "--quick", "--out", out, "--only", "window", "stdp_match", "classifier"])
     assert rc == 1
@@ -160,6 +162,7 @@ def test_a_stack_classifier_is_absent_while_it_has_no_spiking_configuration(tmp_
     argv = [str(a) for a in part.steps[0].argv]
     assert argv[1] == "classifier_mnist"  # a shipped name: works from a wheel too
     assert argv[argv.index("--backend") + 1] == "spiking"
+    assert "data.source=embedded" in argv and "training.samples=1000" in argv  # quick: offline, reduced
     rate_only = Path(__file__).resolve().parents[1] / "networks" / "classifier_mnist_rate.toml"
     monkeypatch.setattr(rp, "CLASSIFIER_DEFINITION", rate_only)
     (part,) = rp.build_parts("quick", tmp_path, names=["classifier"])
