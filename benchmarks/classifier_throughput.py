@@ -488,8 +488,7 @@ def run_engine(cfg, rules, x, y, weights, n_samples, repeats, start, target, thr
     block = cfg.block
     load_before = tt._load()
     with use_target(target, threads=threads) as directory:
-        sim = SpikingStack(cfg, rules, block, target=target, directory=directory, feedback_gain=cfg.feedback_gain,
-                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases)
+        sim = SpikingStack(cfg, rules, block, target=target, directory=directory)
         with tt._Stopwatch() as first:
             sim.run_block(x[:block], y[:block], weights, learn=True, seed=0)
         reps = []

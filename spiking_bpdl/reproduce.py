@@ -386,9 +386,9 @@ def _classifier(ctx):
                          note=absent, kind="absent")]
         return Part("classifier", "Classifier", paper_src, [], rows, [], absent=absent)
     # a shipped definition by its name (as the generative part): the command reads the same from a wheel
-    shipped = definition == _shipped(definition.name) and not Path(CLASSIFIER_DEFINITION).is_absolute()
-    argv = ["train", definition.stem if shipped else definition, "--backend", "spiking", "--no-progress",
-            "--seed", ctx.seed, "--out", d, "--json", d / "train.json"]
+    name = definition.stem if definition == _shipped(definition.name) else definition
+    argv = ["train", name, "--backend", "spiking", "--no-progress", "--seed", ctx.seed, "--out", d,
+            "--json", d / "train.json"]
     note = ""
     if ctx.mode == "quick":
         # samples through --set: the definition's 50,000 would not pass validation against the smaller pool

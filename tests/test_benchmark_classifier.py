@@ -184,8 +184,7 @@ def test_naive_stack_fires_like_the_engine(bench, tiny):
     events = loop.run(x, y)
     assert events == bench.synaptic_events(cfg, loop.last_spikes)
     with use_target("numpy"):
-        sim = SpikingStack(cfg, rules, n, target="numpy", feedback_gain=cfg.feedback_gain, tau_filter=cfg.tau_filter,
-                           feedback_phases=cfg.feedback_phases)
+        sim = SpikingStack(cfg, rules, n, target="numpy")
         res = sim.run_block(x, y, weights, learn=True, seed=1)
         engine_input = float(np.sum(sim._objects["groups"][0].nspk[:]))
     # input: Poisson counts with mean sum(r_max x) * presentation on both sides (Bernoulli steps: var < mean)

@@ -164,7 +164,7 @@ def update_alignment(cfg, weights, x, labels, repetitions, target="cython", seed
     t0 = time.perf_counter()
     with use_target(target, directory=directory) as project:
         sim = SpikingStack(cfg, rules, block, target=target, directory=project, feedback_gain=gamma,
-                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases, pre_offsets=pre_offsets)
+                           pre_offsets=pre_offsets)
         for r in range(repetitions):
             out = sim.run_block(x, y, fed, learn=True, seed=engine._seed(seed, 23, r),
                                 rng=np.random.default_rng([int(seed), 29, r]))

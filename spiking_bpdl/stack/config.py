@@ -49,6 +49,8 @@ FEEDBACK_MODES = ("trained", "random", "mirror", "transposed")
 HIDDEN_TARGETS = ("rate", "current")
 #: Hidden forward updates: plain rate rule, or a covariance rule centred on the pre- or post-synaptic side.
 CENTERING = ("none", "pre", "post")
+#: Phases in which the feedback reaches the layer below (``[stack] feedback_phases``).
+FEEDBACK_PHASES = ("both", "target")
 #: Feedback weights on the spiking backend (``[spiking] feedback``): the fixed initial ``g`` (feedback
 #: alignment) or the transpose of the forward weights above, refreshed every block (weight transport).
 #: Feedback trained by plasticity is rate-twin only.
@@ -317,7 +319,7 @@ class StackConfig:
         number("stack.feedback_decay", self.feedback_decay, 0)
         choice("stack.centering", self.centering, CENTERING)
         number("stack.feedback_gain", self.feedback_gain, 0)
-        choice("stack.feedback_phases", self.feedback_phases, ("both", "target"))
+        choice("stack.feedback_phases", self.feedback_phases, FEEDBACK_PHASES)
         if self.hidden_target == "rate" and self.feedback_gain != 1:
             bad("stack.feedback_gain", "must be 1 with stack.hidden_target = 'rate' (the difference form's feedback "
                 f"units carry their scale in G), got {self.feedback_gain}")

@@ -40,9 +40,8 @@ def stdp_rules(cfg, mean_pre_rates=None):
         Mean rate (Hz) of the pre-synaptic layer of each forward projection. With ``stack.centering =
         'pre'`` every hidden projection (``f_1 .. f_(n-1)``, as the rate twin centres them) gets the
         offset ``x_tar`` of :func:`centring_offset` (``PairSTDP.pre_offset``), which turns the rate rule
-        ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``. A projection whose mean is
-        an array (one per pre neuron, ``[spiking] centring_mean = "neuron"``) keeps ``pre_offset = 0``:
-        its offsets are per synapse (:func:`network_rules`).
+        ``rho_pre delta rho_post`` into ``(rho_pre - m) delta rho_post``. (Offsets per pre neuron,
+        ``[spiking] centring_mean = "neuron"``, are per synapse: :func:`network_rules`.)
 
     Returns
     -------
@@ -65,8 +64,7 @@ def stdp_rules(cfg, mean_pre_rates=None):
                               f"{p.rule!r}; the spiking backend needs rule = 'pair' (A_plus, tau_plus, tau_minus)")
         a_plus, a_minus, tau_plus, tau_minus = p.stdp
         rule = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, w_max=1e9)
-        if cfg.centering == "pre" and p.name in hidden and mean_pre_rates and a_plus > 0 \
-                and np.ndim(mean_pre_rates[p.name]) == 0:
+        if cfg.centering == "pre" and p.name in hidden and mean_pre_rates and a_plus > 0:
             rule = rule.replace(pre_offset=centring_offset(rule, mean_pre_rates[p.name], cfg))
         rules[p.name] = rule
     return rules
@@ -133,14 +131,13 @@ def network_rules(cfg, weights, x):
         pre neuron, :func:`centring_offset` of that neuron's own mean rate (``SpikingStack(pre_offsets=)``);
         else empty.
     """
-    per_neuron = cfg.centring_mean == "neuron" and cfg.centering == "pre"
-    means = mean_pre_rates(cfg, weights, x, per_neuron=per_neuron)
-    rules = stdp_rules(cfg, means)
-    offsets = {}
-    if per_neuron:
-        hidden = {cfg.forward(l).name for l in range(1, cfg.depth)}
-        offsets = {name: np.array([centring_offset(rule, m, cfg) for m in means[name]])
-                   for name, rule in rules.items() if name in hidden and rule.A_plus > 0}
+    if not (cfg.centring_mean == "neuron" and cfg.centering == "pre"):
+        return stdp_rules(cfg, mean_pre_rates(cfg, weights, x)), {}
+    means = mean_pre_rates(cfg, weights, x, per_neuron=True)
+    rules = stdp_rules(cfg)  # no scalar offsets: every synapse gets its own pre neuron's
+    hidden = {cfg.forward(l).name for l in range(1, cfg.depth)}
+    offsets = {name: np.array([centring_offset(rule, m, cfg) for m in means[name]])
+               for name, rule in rules.items() if name in hidden and rule.A_plus > 0}
     return rules, offsets
 
 
@@ -302,8 +299,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
     bar = Progress(total, desc="train spiking", enabled=progress)
     bar.done = done
     with use_target(target, directory=directory) as project:
-        sim = SpikingStack(cfg, rules, block, target=target, directory=project, feedback_gain=cfg.feedback_gain,
-                           tau_filter=cfg.tau_filter, feedback_phases=cfg.feedback_phases, pre_offsets=pre_offsets)
+        sim = SpikingStack(cfg, rules, block, target=target, directory=project, pre_offsets=pre_offsets)
 
         def point():
             w = feedback_weights(cfg, weights, initial)

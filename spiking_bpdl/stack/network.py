@@ -149,15 +149,17 @@ class SpikingStack:
     target : {'numpy', 'cython', 'cpp_standalone'}
     directory : str, optional
         The standalone project directory.
-    feedback_gain : float
-        ``gamma``: factor on every feedback spike's jump.
-    tau_filter : float
-        Time constant (s) of the top layer's own filtered rate in the teacher current.
+    feedback_gain : float, optional
+        ``gamma``: factor on every feedback spike's jump (default ``cfg.feedback_gain``; an ablation
+        passes another, e.g. 0).
+    tau_filter : float, optional
+        Time constant (s) of the top layer's own filtered rate in the teacher current (default
+        ``cfg.tau_filter``).
     record_spikes : bool
         Also record every spike (``StackBlock.spikes``: per layer ``(indices, times)``), for tests
         that check the weight changes against the pair sums of the recorded spikes.
-    feedback_phases : {'both', 'target'}
-        ``'both'``: feedback spikes reach the layer below in every phase, so a hidden layer's rate
+    feedback_phases : {'both', 'target'}, optional
+        Default ``cfg.feedback_phases``. ``'both'``: feedback spikes reach the layer below in every phase, so a hidden layer's rate
         change between the phases carries the feedback of the top layer's rate *change*. ``'target'``:
         only in the target phases (no free-phase loop through ``f g``, but the change then carries the
         feedback of the whole target-phase rate).
@@ -168,12 +170,17 @@ class SpikingStack:
         with ``offset_variable``).
     """
 
-    def __init__(self, cfg, rules, block, target="cython", directory=None, feedback_gain=0.5, tau_filter=40e-3,
-                 record_spikes=False, feedback_phases="both", pre_offsets=None):
+    def __init__(self, cfg, rules, block, target="cython", directory=None, feedback_gain=None, tau_filter=None,
+                 record_spikes=False, feedback_phases=None, pre_offsets=None):
+        from .config import FEEDBACK_PHASES
+
         self.cfg, self.rules, self.block, self.target, self.directory = cfg, dict(rules), int(block), target, directory
         self.record_spikes = bool(record_spikes)
-        self.gamma, self.tau_filter = float(feedback_gain), float(tau_filter)
-        if feedback_phases not in ("both", "target"):
+        feedback_gain = cfg.feedback_gain if feedback_gain is None else feedback_gain
+        self.gamma = float(feedback_gain)
+        self.tau_filter = float(cfg.tau_filter if tau_filter is None else tau_filter)
+        feedback_phases = cfg.feedback_phases if feedback_phases is None else feedback_phases
+        if feedback_phases not in FEEDBACK_PHASES:
             raise ConfigError(f"feedback_phases must be 'both' or 'target', got {feedback_phases!r}")
         self.feedback_phases = feedback_phases
         self.pre_offsets = {k: np.asarray(v, dtype=float) for k, v in (pre_offsets or {}).items()}
