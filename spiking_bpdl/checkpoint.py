@@ -17,7 +17,13 @@ import numpy as np
 from ._io import atomic_path, to_jsonable
 from .errors import CheckpointError
 
-__all__ = ["save_checkpoint", "load_checkpoint", "open_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "open_checkpoint", "run_name"]
+
+
+def run_name(backend, frozen=()):
+    """File stem of a run (its checkpoint, JSON and weights): ``spiking``, ``rate``, or
+    ``spiking_frozen-W1`` with projections frozen (layer stacks and layer pairs alike)."""
+    return backend + (f"_frozen-{'-'.join(sorted(frozen))}" if frozen else "")
 
 
 def _digest(arrays, meta_json):

@@ -44,7 +44,7 @@ def _bad(tmp_path, old, new):
     return path
 
 
-@pytest.mark.parametrize("case", ["sizes", "rule", "tau", "dataset", "backend", "checkpoint"])
+@pytest.mark.parametrize("case", ["sizes", "rule", "tau", "dataset", "backend", "checkpoint", "freeze"])
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
     out = tmp_path / "out"
     args = ["--samples", "100", "--out", str(out), "--no-progress"]
@@ -60,6 +60,8 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
         args += ["--data-dir", str(tmp_path / "nowhere")]
     elif case == "backend":
         args += ["--backend", "hebbian"]
+    elif case == "freeze":
+        args += ["--backend", "rate", "--freeze", "W1"]  # a layer pair has W and V
     elif case == "checkpoint":
         out.mkdir()
         (out / "checkpoint_rate.npz").write_bytes(b"not a checkpoint")

@@ -111,9 +111,9 @@ def test_bad_stack_options_are_one_line_errors_and_write_nothing(tmp_path, argv,
     assert not out.exists()
 
 
-def test_freeze_on_a_layer_pair_is_refused(tmp_path):
-    r = _cli("train", "layer_pair_small", "--freeze", "W", "--out", tmp_path / "o")
-    assert r.returncode == 2 and "apply to layer stacks" in r.stderr and not (tmp_path / "o").exists()
+def test_a_stack_projection_frozen_on_a_layer_pair_is_refused(tmp_path):
+    r = _cli("train", "layer_pair_small", "--freeze", "W1", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "a layer pair has W and V" in r.stderr and not (tmp_path / "o").exists()
 
 
 DEEP = """

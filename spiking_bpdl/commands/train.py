@@ -25,11 +25,14 @@ Example::
     spiking-bpdl train networks/layer_pair_small.toml --backend rate --out results/lp
     spiking-bpdl train networks/layer_pair_small.toml --backend spiking --out results/lp --resume
     spiking-bpdl train layer_pair_small --backend rate --set layer_pair.nudge=8 --out results/nudge8
+    spiking-bpdl train layer_pair_mnist --backend spiking --freeze W --out results/lp_mnist
 
-Writes ``OUT/train_<backend>.json`` (or ``--json``), ``OUT/weights_<backend>.npz``,
-``OUT/checkpoint_<backend>.npz`` (after every block) and the figures
-``learning_curves.png`` (every backend found in OUT), ``reconstructions_<backend>.png`` and
-``receptive_fields_<backend>.png``.
+``--freeze W`` keeps the encoder at its initial weights (the ablation that shows whether the hidden
+layer's learning matters; ``V`` can be frozen too), ``--baselines`` also trains that ablation and
+the rate twin. Writes ``OUT/train_<run>.json`` (or ``--json``; ``<run>`` is the backend, plus
+``_frozen-W``), ``OUT/weights_<run>.npz``, ``OUT/checkpoint_<run>.npz`` (after every block) and
+the figures ``learning_curves.png`` (every run found in OUT), ``reconstructions_<run>.png`` and
+``receptive_fields_<run>.png``.
 """
 
 from pathlib import Path
@@ -50,7 +53,7 @@ def add_arguments(parser):
     parser.add_argument("--samples", type=_common.positive_int, default=None,
                         help="training samples (default: [training] samples of the definition)")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from OUT/checkpoint_<backend>.npz")
+                        help="continue from OUT/checkpoint_<run>.npz")
     _common.add_progress(parser)
     parser.add_argument("--no-test", action="store_true",
                         help="screening run: score validation digits only, never load the test digits "
@@ -63,11 +66,11 @@ def add_arguments(parser):
                         help="Brian2 target of the spiking backend (default: the definition's [spiking] target, "
                              "or [training] target of a layer pair)")
     parser.add_argument("--freeze", nargs="+", action="extend", default=[], metavar="PROJ",
-                        help="layer stacks: keep these projections at their initial weights (e.g. --freeze W1, "
-                             "the frozen-hidden ablation)")
+                        help="keep these projections at their initial weights (a stack's --freeze W1, a layer "
+                             "pair's --freeze W: the frozen-hidden ablation)")
     parser.add_argument("--baselines", action="store_true",
-                        help="layer stacks: also train the same backend with every hidden projection frozen and "
-                             "the rate twin, and report them next to this run")
+                        help="also train the same backend with every hidden projection frozen (a layer pair: W) "
+                             "and the rate twin, and report them next to this run")
 
 
 def is_stack(network, overrides=()):
@@ -105,12 +108,17 @@ def validate(args):
         if args.json is not None and args.baselines:
             raise ConfigError("--json names one file; --baselines writes three (use --out)")
         return cfg
-    if args.freeze or args.baselines:
-        raise ConfigError(f"{args.network}: --freeze and --baselines apply to layer stacks (a [stack] table); "
-                          "this is a layer pair")
+    import dataclasses
+
     from ..rate.lif_layer_pair import load_layer_pair
 
-    return load_layer_pair(args.network, args.overrides)
+    cfg = load_layer_pair(args.network, args.overrides)
+    unknown = sorted(set(args.freeze) - {"W", "V"})
+    if unknown:
+        raise ConfigError(f"--freeze: unknown projection(s) {', '.join(unknown)}; a layer pair has W and V")
+    if args.json is not None and args.baselines:
+        raise ConfigError("--json names one file; --baselines writes three (use --out)")
+    return dataclasses.replace(cfg, frozen=tuple(args.freeze))
 
 
 def run(args):
@@ -196,30 +204,65 @@ def run_stack(args, cfg):
     return result
 
 
-def run_layer_pair(args, cfg):
+def _layer_pair_run(args, cfg, backend, main_run):
+    """Train one run of a layer pair (``cfg.frozen`` says which projections stay at their initial
+    weights), write its JSON, weights and figures; return the result (no arrays) and its summary line."""
     from .._io import save_npz
-    from ..experiments.layer_pair import run_training, save_learning_curves, save_training_figures
+    from ..checkpoint import run_name
+    from ..experiments.layer_pair import run_training, save_training_figures
 
-    result = run_training(cfg, args.backend, samples=args.samples, out=args.out, seed=args.seed,
-                          target=args.target, resume=args.resume, data_dir=args.data_dir,
+    name = run_name(backend, cfg.frozen)
+    out = _common.out_dir(args)
+    resume = args.resume and (main_run or (out / f"checkpoint_{name}.npz").exists())
+    result = run_training(cfg, backend, samples=args.samples, out=args.out, seed=args.seed,
+                          target=args.target, resume=resume, data_dir=args.data_dir,
                           progress=args.progress, score_test=not args.no_test)
-    weights = result.pop("weights")
+    weights, initial = result.pop("weights"), result.pop("initial_weights")
     result["config"] = cfg.to_dict()  # the resolved definition the run used (overrides applied)
     example = result.pop("examples")
-    out = _common.out_dir(args)
-    save_npz(out / f"weights_{args.backend}.npz", W=weights["W"], V=weights["V"], bias_recon=weights["bias_recon"])
+    save_npz(out / f"weights_{name}.npz", W=weights["W"], V=weights["V"], bias_recon=weights["bias_recon"])
     result.pop("readout_example", None)
-    json_path = args.json or (out / f"train_{args.backend}.json")
+    json_path = Path(args.json) if (args.json is not None and main_run) else out / f"train_{name}.json"
     result["json"] = str(json_path)
-    args.json = json_path
-    save_training_figures(out, args.backend, weights, example, cfg)
+    save_training_figures(out, backend, weights, example, cfg, initial)
     val = f"val_mse {result['val_mse']:.4f}" if result.get("val_mse") is not None else "val_mse n/a"
     test = (f", test_mse {result['test_mse']:.4f} (mean-image baseline {result['baseline_mean_image_mse']:.4f})"
             if result.get("test_mse") is not None else " (screening run: test digits not scored)")
-    summary = (f"train {args.backend}: {result['samples']} samples, {val}{test}"
+    summary = (f"train {name}: {result['samples']} samples, {val}{test}"
                + (f", spiking read-out {result['test_mse_spiking_readout']:.4f}"
                   if result.get("test_mse_spiking_readout") is not None else "")
                + f", {result['samples_per_s']:.1f} samples/s; wrote {json_path}")
+    if not main_run:
+        from .._io import write_json
+        from ..provenance import provenance
+
+        result.setdefault("provenance", provenance(args))
+        write_json(json_path, result)
+    return result, summary
+
+
+def run_layer_pair(args, cfg):
+    """``spiking-bpdl train`` for a layer pair (see the module docstring)."""
+    import dataclasses
+
+    result, summary = _layer_pair_run(args, cfg, args.backend, main_run=True)
+    if args.baselines:
+        baselines, lines = {}, []
+        if "W" not in cfg.frozen:
+            frozen, line = _layer_pair_run(args, dataclasses.replace(cfg, frozen=("W",) + cfg.frozen),
+                                           args.backend, main_run=False)
+            baselines["frozen_hidden"] = frozen
+            lines.append("  " + line)
+        if args.backend != "rate" or cfg.frozen:
+            rate, line = _layer_pair_run(args, dataclasses.replace(cfg, frozen=()), "rate", main_run=False)
+            baselines["rate_twin"] = rate
+            lines.append("  " + line)
+        keys = ("json", "frozen", "val_mse", "test_mse", "val_mse_spiking_readout", "test_mse_spiking_readout")
+        result["baselines"] = {k: {q: v.get(q) for q in keys} for k, v in baselines.items()}
+        summary = "\n".join([summary] + lines)
+    args.json = Path(result["json"])
     _common.finish(args, NAME, result, summary=summary)
-    save_learning_curves(out, current=result)
+    from ..experiments.layer_pair import save_learning_curves
+
+    save_learning_curves(_common.out_dir(args))  # every run in OUT, this one's JSON now written
     return result

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .receptive_fields import plot_receptive_fields
+
 __all__ = [
     "run_training",
     "plot_learning_curves",
@@ -35,10 +37,13 @@ def run_training(cfg, backend, samples=None, out=None, seed=0, target=None, resu
     dict
         The engine's result (see :func:`~spiking_bpdl.spiking.engine.train_layer_pair`:
         ``curve`` on validation digits, ``test_mse`` scored once at the end) plus ``examples``:
-        ``{'x': test (or validation) digits, 'x_hat': their rate reconstructions}``.
+        ``{'x': test (or validation) digits, 'x_hat': their rate reconstructions}``, and
+        ``receptive_fields``: the structure of the encoder's learned change ``W - W0``
+        (:func:`~spiking_bpdl.experiments.receptive_fields.structure_summary`).
     """
     from ..rate.lif_layer_pair import forward, load_images, load_splits
     from ..spiking.engine import train_layer_pair
+    from .receptive_fields import structure_summary
 
     result = train_layer_pair(cfg, backend, samples=samples, out=out, seed=seed, target=target, resume=resume,
                               data_dir=data_dir, progress=progress, max_blocks=max_blocks, score_test=score_test)
@@ -47,6 +52,7 @@ def run_training(cfg, backend, samples=None, out=None, seed=0, target=None, resu
     else:
         x = load_splits(cfg, data_dir, test=False)[1][:n_examples]
     w = result["weights"]
+    result["receptive_fields"] = structure_summary(w["W"], result["initial_weights"]["W"])
     result["examples"] = {"x": x, "x_hat": forward(x, w["W"], w["V"], result["config"])}
     if "readout_example" in result:
         result["examples"]["x_spiking"] = result["readout_example"][:n_examples]
@@ -54,7 +60,8 @@ def run_training(cfg, backend, samples=None, out=None, seed=0, target=None, resu
 
 
 def load_curves(out):
-    """Learning curves of every ``train_<backend>.json`` in the folder ``out``.
+    """Learning curves of every ``train_<run>.json`` in the folder ``out``, keyed by run name
+    (the backend, plus ``_frozen-W`` for the frozen-encoder ablation).
 
     Files written before the validation split (curves of test MSE) are skipped: their curves
     measure something else and must not share a plot with validation curves.
@@ -66,20 +73,21 @@ def load_curves(out):
         try:
             data = json.loads(path.read_text())
             if all("val_mse" in c for c in data["curve"]):
-                curves[data["backend"]] = data
+                curves[data.get("run", data["backend"])] = data
         except (ValueError, KeyError, TypeError, OSError):
             continue
     return curves
 
 
 def plot_learning_curves(results, baseline=None, ax=None):
-    """Validation MSE against training samples, one line per backend.
+    """Validation MSE against training samples, one line per run.
 
     Parameters
     ----------
     results : dict of str to dict
-        Backend name -> result with a ``curve`` list of ``{"samples", "val_mse"}``; a dotted
-        line marks the spiking network's own read-out on the validation digits.
+        Run name (``spiking``, ``rate_frozen-W``, ...) -> result with a ``curve`` list of
+        ``{"samples", "val_mse"}``; a dotted line marks the spiking network's own read-out on the
+        validation digits. A run with frozen projections is dashed in its backend's colour.
     baseline : float, optional
         The mean-image MSE on the validation digits, drawn as a dashed line.
     """
@@ -93,9 +101,10 @@ def plot_learning_curves(results, baseline=None, ax=None):
     for name, res in results.items():
         s = [c["samples"] for c in res["curve"]]
         m = [c["val_mse"] for c in res["curve"]]
-        ax.plot(s, m, marker="o", ms=3, color=styles.get(name), label=name)
+        color = styles.get(res.get("backend", name))
+        ax.plot(s, m, marker="o", ms=3, color=color, ls="--" if res.get("frozen") else "-", label=name)
         if res.get("val_mse_spiking_readout") is not None:
-            ax.axhline(res["val_mse_spiking_readout"], color=styles.get(name), ls=":", lw=1,
+            ax.axhline(res["val_mse_spiking_readout"], color=color, ls=":", lw=1,
                        label=f"{name} (spiking read-out)")
         baseline = baseline or res.get("baseline_mean_image_val_mse")
     if baseline:
@@ -128,48 +137,30 @@ def plot_reconstructions(x, rows, labels=None):
     return fig
 
 
-def plot_receptive_fields(W, n=32):
-    """The first ``n`` columns of ``W`` (input -> hidden) as images (receptive fields)."""
-    import matplotlib.pyplot as plt
-
-    n = min(n, W.shape[1])
-    side = int(round(np.sqrt(W.shape[0])))
-    cols = 8
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows), squeeze=False)
-    for k, ax in enumerate(axes.ravel()):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if k < n:
-            w = W[:, k]
-            lim = np.abs(w).max() or 1.0
-            ax.imshow(w.reshape(side, side), cmap="RdBu_r", vmin=-lim, vmax=lim)
-        else:
-            ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
-def save_training_figures(out, backend, weights, examples, cfg):
-    """Write ``learning_curves.png``, ``reconstructions_<backend>.png`` and
-    ``receptive_fields_<backend>.png`` into ``out`` (atomically)."""
+def save_training_figures(out, backend, weights, examples, cfg, initial_weights=None):
+    """Write ``reconstructions_<run>.png`` and ``receptive_fields_<run>.png`` into ``out``
+    (atomically); ``<run>`` is the backend, plus ``_frozen-W`` when ``cfg.frozen`` says so. With
+    ``initial_weights`` the receptive fields get a second row: the learned change ``W - W0``."""
     from .._io import save_figure
+    from ..checkpoint import run_name
 
     out = Path(out)
-    rows, labels = [examples["x_hat"]], [f"{backend} (rate pass)"]
+    name = run_name(backend, cfg.frozen)
+    rows, labels = [examples["x_hat"]], [f"{name} (rate pass)"]
     if "x_spiking" in examples:
         rows.append(examples["x_spiking"])
         labels.append("spiking read-out")
-    save_figure(plot_reconstructions(examples["x"], rows, labels), out / f"reconstructions_{backend}.png")
-    save_figure(plot_receptive_fields(weights["W"]), out / f"receptive_fields_{backend}.png")
+    save_figure(plot_reconstructions(examples["x"], rows, labels), out / f"reconstructions_{name}.png")
+    W0 = None if initial_weights is None else initial_weights["W"]
+    save_figure(plot_receptive_fields(weights["W"], W0), out / f"receptive_fields_{name}.png")
 
 
 def save_learning_curves(out, current=None):
-    """Plot every backend's curve found in ``out`` (plus ``current``) to ``learning_curves.png``."""
+    """Plot every run's curve found in ``out`` (plus ``current``) to ``learning_curves.png``."""
     from .._io import save_figure
 
     curves = load_curves(out)
     if current is not None:
-        curves[current["backend"]] = current
+        curves[current.get("run", current["backend"])] = current
     if curves:
         save_figure(plot_learning_curves(curves), Path(out) / "learning_curves.png")

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checkpoint import run_name
 from ..errors import ConfigError
+from .receptive_fields import plot_receptive_fields, structure_summary
 
 __all__ = [
     "BACKENDS",
@@ -34,11 +36,6 @@ __all__ = [
 #: Backends of ``spiking-bpdl train`` for a stack, and the training method of :mod:`spiking_bpdl.stack.train`
 #: each maps to.
 BACKENDS = {"spiking": None, "rate": "target_prop", "backprop": "backprop"}
-
-
-def run_name(backend, frozen=()):
-    """File stem of a run: ``spiking``, ``rate``, or ``spiking_frozen-W1`` with projections frozen."""
-    return backend + (f"_frozen-{'-'.join(sorted(frozen))}" if frozen else "")
 
 
 def hidden_projections(cfg):
@@ -91,7 +88,9 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
         test_accuracy, samples_per_s, wall_s, train_s, seed, config``; the spiking backend adds
         ``val_accuracy_spiking_readout``, ``test_accuracy_spiking_readout``, ``synaptic_events``,
         ``target``; plus, for the figures and the weights file, ``weights`` (arrays),
-        ``initial_weights`` and ``confusion`` (test digits; none in a screen).
+        ``initial_weights`` and ``confusion`` (test digits; none in a screen); ``receptive_fields``: the
+        structure of the first hidden layer's learned change
+        (:func:`~spiking_bpdl.experiments.receptive_fields.structure_summary`).
     """
     from ..stack import twin
     from ..stack.config import check_projection_names, freeze
@@ -141,6 +140,9 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
     result["wall_s"] = time.perf_counter() - t0
     result["samples_per_s"] = result["samples"] / result["train_s"] if result["train_s"] > 0 else None
     result["config"] = cfg.to_dict()
+    first = cfg.forward(1).name
+    if cfg.depth > 1:  # what the first hidden layer learned (experiments/receptive_fields.py)
+        result["receptive_fields"] = dict(structure_summary(weights[first], initial[first]), projection=first)
     result["weights"], result["initial_weights"] = weights, initial
     return result
 
@@ -184,35 +186,6 @@ def plot_accuracy_curves(results, ax=None):
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    return fig
-
-
-def plot_receptive_fields(W, W0=None, n=20):
-    """The first ``n`` hidden neurons' input weights as images; with ``W0`` also what they learned (``W - W0``).
-
-    Parameters
-    ----------
-    W : ndarray (n_input, n_hidden)
-    W0 : ndarray, optional
-        The initial weights: a second row of panels shows ``W - W0`` (the learned part, where the
-        structure is: the initial weights are noise).
-    """
-    import matplotlib.pyplot as plt
-
-    side = int(round(np.sqrt(W.shape[0])))
-    n = min(n, W.shape[1])
-    rows = [("weights", W)] + ([("learned change", W - W0)] if W0 is not None else [])
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.6, 0.75 * len(rows) + 0.3), squeeze=False,
-                             layout="constrained")
-    for r, (title, M) in enumerate(rows):
-        for j in range(n):
-            img = M[:, j].reshape(side, side)
-            lim = np.max(np.abs(img)) or 1.0
-            ax = axes[r, j]
-            ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[r, 0].set_ylabel(title, fontsize=6)
     return fig
 
 

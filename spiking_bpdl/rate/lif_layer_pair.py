@@ -136,6 +136,15 @@ class LayerPairConfig:
     backprop_lr_W: float = 0.0
     backprop_lr_V: float = 0.0
     lr_decay_samples: float = 0.0
+    frozen: tuple = ()  # projections kept at their initial weights on every backend ("W", "V"): the ablation
+
+    def __post_init__(self):
+        # Checked here, not only in the CLI, so dataclasses.replace cannot build a pair that trains a
+        # projection it does not have.
+        unknown = sorted(set(self.frozen) - {"W", "V"})
+        if unknown:
+            raise ConfigError(f"unknown projection(s) to freeze: {', '.join(unknown)}; a layer pair has W and V")
+        object.__setattr__(self, "frozen", tuple(sorted(set(self.frozen))))
 
     # ------------------------------------------------------------------ derived numbers
     @property
@@ -712,12 +721,16 @@ class RateTrainer:
             if self.backend == "rate":
                 dW, dV, info = rate_rule_updates(xi, xc, W, V, self.cfg)
                 losses.append(float(np.mean((info["rho_r"] / self.cfg.max_rate - xc) ** 2)))
-                W += lr_scale * dW
-                V += lr_scale * dV
+                if "W" not in self.cfg.frozen:
+                    W += lr_scale * dW
+                if "V" not in self.cfg.frozen:
+                    V += lr_scale * dV
             else:
                 gW, gV, loss = backprop_gradients(xi, xc, W, V, self.cfg)
                 lr_W, lr_V = self.learning_rates
                 losses.append(2 * loss / xi.size)
-                W -= lr_scale * lr_W * gW
-                V -= lr_scale * lr_V * gV
+                if "W" not in self.cfg.frozen:
+                    W -= lr_scale * lr_W * gW
+                if "V" not in self.cfg.frozen:
+                    V -= lr_scale * lr_V * gV
         return W, V, float(np.mean(losses))

@@ -32,9 +32,10 @@ __all__ = ["BACKENDS", "train_layer_pair", "checkpoint_path", "stream_indices"]
 BACKENDS = ("spiking", "rate", "backprop")
 
 
-def checkpoint_path(out, backend):
-    """Path of the checkpoint of ``backend`` in the output folder ``out``."""
-    return Path(out) / f"checkpoint_{backend}.npz"
+def checkpoint_path(out, name):
+    """Path of the checkpoint of the run ``name`` (:func:`~spiking_bpdl.checkpoint.run_name`: the
+    backend, plus ``_frozen-W`` for an ablation) in the output folder ``out``."""
+    return Path(out) / f"checkpoint_{name}.npz"
 
 
 def stream_indices(seed, start, count, pool):
@@ -80,7 +81,8 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     target : {'numpy', 'cython', 'cpp_standalone'}, optional
         Brian2 target of the spiking backend (default ``cfg.target``).
     resume : bool
-        Continue from ``OUT/checkpoint_<backend>.npz``. Without it an existing checkpoint
+        Continue from ``OUT/checkpoint_<run>.npz`` (``<run>``: the backend, plus ``_frozen-W`` when
+        ``cfg.frozen`` keeps W at its initial weights). Without it an existing checkpoint
         is an error (it is never overwritten by a fresh run).
     data_dir : str or Path, optional
     progress : bool
@@ -103,10 +105,11 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     dict
         ``backend, samples, val_mse, test_mse, curve [{samples, val_mse}], samples_per_s,
         wall_s, ...``; the spiking backend adds its own read-out, ``val_mse_spiking_readout`` and
-        ``test_mse_spiking_readout``. ``W`` and ``V`` as arrays under ``'weights'``;
+        ``test_mse_spiking_readout``. ``W`` and ``V`` as arrays under ``'weights'`` (and as
+        initialised under ``'initial_weights'``);
         ``complete`` is False after ``max_blocks`` (then ``test_mse`` is None).
     """
-    from ..checkpoint import open_checkpoint, save_checkpoint
+    from ..checkpoint import open_checkpoint, run_name, save_checkpoint
     from ..codegen import check_target
     from ..progress import Progress
     from ..rate.lif_layer_pair import RateTrainer, corrupt, forward, init_weights, load_splits, with_mean_bias
@@ -134,8 +137,10 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     def mse(x, W, V):
         return float(np.mean((forward(x, W, V, cfg) - x) ** 2))
 
-    ckpt = checkpoint_path(out, backend) if out is not None else None
+    name = run_name(backend, cfg.frozen)
+    ckpt = checkpoint_path(out, name) if out is not None else None
     opened = open_checkpoint(ckpt, resume, expect_meta=meta_key)
+    W0, V0 = init_weights(cfg, np.random.default_rng([seed, 1]))  # from the seed: the same after a resume
     if opened:
         arrays, meta = opened
         W, V = arrays["W"], arrays["V"]
@@ -145,7 +150,7 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         events = int(meta.get("synaptic_events", 0))
         last_loss = meta.get("loss")
     else:
-        W, V = init_weights(cfg, np.random.default_rng([seed, 1]))
+        W, V = W0.copy(), V0.copy()
         curve = [dict(samples=0, val_mse=mse(x_val, W, V))]
         done, prior_wall, prior_train, events, last_loss = 0, 0.0, 0.0, 0, None
 
@@ -208,7 +213,11 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
                 res = sim.run_block(x_in, x_clean, W, V, learn=True, seed=_brian_seed(seed, k), lr_scale=lr_scale,
                                     rng=np.random.default_rng([seed, 11, k]))
                 x_hat = res.recon_free / (window * cfg.max_rate)
-                return res.W, res.V, float(np.mean((x_hat - x_clean) ** 2)), res.synaptic_events
+                # a frozen projection's gates are 0 (no change); keeping the caller's array also keeps its
+                # double precision (the network stores weights in single precision)
+                W_new = W if "W" in cfg.frozen else res.W
+                V_new = V if "V" in cfg.frozen else res.V
+                return W_new, V_new, float(np.mean((x_hat - x_clean) ** 2)), res.synaptic_events
 
             def readout(x, offset):
                 """The spiking network's own reconstruction (no target, no plasticity): MSE per digit."""
@@ -247,6 +256,8 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
     mean_image = x_train.mean(axis=0)
     result.update(
         backend=backend,
+        run=name,
+        frozen=list(cfg.frozen),
         network=cfg.name,
         target=target if backend == "spiking" else None,
         target_fallback=fallback,
@@ -265,6 +276,7 @@ def train_layer_pair(cfg, backend, samples=None, out=None, seed=0, target=None, 
         wall_s=wall,
         last_block_loss=last_loss,
         weights={"W": W, "V": V, "bias_recon": cfg.b_r},
+        initial_weights={"W": W0, "V": V0},
         config=cfg,
     )
     if backend == "spiking":

@@ -160,6 +160,9 @@ class SpikingLayerPair:
         self._slots_per_sample = per
         plastic_W *= lr_scale  # the learning-rate schedule scales the gates of the whole block
         plastic_V *= lr_scale
+        # A frozen projection's gate is 0 throughout: its synapses pair as usual but add exactly nothing
+        plastic_W *= "W" not in cfg.frozen
+        plastic_V *= "V" not in cfg.frozen
         if not learn:
             target_on[:] = 0.0
             plastic_W[:] = 0.0
