@@ -37,6 +37,7 @@ from pathlib import Path
 
 from . import __version__
 from ._io import atomic_path, read_json, write_json
+from .checkpoint import run_name
 from .errors import ConfigError
 from .provenance import git_state
 
@@ -145,6 +146,25 @@ def _sweep_metric(summary, point, metric):
 def _sweep_ratio(summary, name):
     group = next(iter(_get(summary, f"ratios.{name}.groups", {}).values()), None) or {}
     return group.get("mean"), _half(group.get("ci95")), group.get("n")
+
+
+def _paired_ratio(num_summary, den_summary, point, metric):
+    """(mean, 95 % half-width, n) of ``metric`` at ``point`` of one sweep over the same at ``point`` of
+    another, formed seed for seed (the seeds both sweeps finished)."""
+    from .sweep.summary import interval
+
+    def per_seed(summary):
+        for p in summary.get("points", []):
+            if p.get("point") == point:
+                return p.get("metrics", {}).get(metric, {}).get("per_seed", {})
+        return {}
+
+    num, den = per_seed(num_summary), per_seed(den_summary)
+    ratios = [num[k] / den[k] for k in sorted(set(num) & set(den), key=int) if den[k]]
+    if not ratios:
+        return None, None, 0
+    iv = interval(ratios)
+    return iv.get("mean"), _half(iv.get("ci95")), iv.get("n")
 
 
 def _row(quantity, ours, paper=None, *, half=None, n=None, step=None, source="", note="", kind="number", digits=None):
@@ -260,7 +280,8 @@ def _stdp_match(ctx):
                 steps, rows, figs)
 
 
-_LP_TARGETS = {"spiking / rate": "≤ 1.3 (project target)", "rate / backprop": "≤ 1.15 (project target)"}
+_LP_TARGETS = {"spiking / rate": "≤ 1.3 (project target)", "rate / backprop": "≤ 1.15 (project target)",
+               "learning / frozen": "≤ 0.9 (project target)"}
 _NO_PAPER = "— (no number in the paper)"
 
 
@@ -268,10 +289,12 @@ def _layer_pairs(ctx):
     d = ctx.part_dir("layer_pairs")
     if ctx.mode == "quick":
         steps = []
-        for b in ("spiking", "rate", "backprop"):
+        for b, frozen in (("spiking", ()), ("rate", ()), ("backprop", ()), ("spiking", ("W",)), ("rate", ("W",))):
+            name = run_name(b, frozen)
             argv = ["train", "layer_pair_small", "--backend", b, "--samples", QUICK["layer_pair_samples"],
-                    "--no-progress", "--seed", ctx.seed, "--out", d, "--json", d / f"train_{b}.json"]
-            steps.append(Step(b, argv, d / f"train_{b}.json"))
+                    *(["--freeze", *frozen] if frozen else []),
+                    "--no-progress", "--seed", ctx.seed, "--out", d, "--json", d / f"train_{name}.json"]
+            steps.append(Step(name, argv, d / f"train_{name}.json"))
 
         def rows(part, res):
             sp, ra, bp = (res[b] for b in ("spiking", "rate", "backprop"))
@@ -293,6 +316,13 @@ def _layer_pairs(ctx):
                     _row("rate / backprop", ra["test_mse"] / bp["test_mse"], _LP_TARGETS["rate / backprop"],
                          step=s["rate"], source="this project's target"),
                 ]
+            for b, label in (("spiking", "spiking"), ("rate", "rate twin")):
+                learn, frozen = res[b].get("test_mse"), res[f"{b}_frozen-W"].get("test_mse")
+                out.append(_row(f"layer_pair_small, {label}, W frozen: test MSE", frozen, _NO_PAPER,
+                                step=s[f"{b}_frozen-W"]))
+                if learn and frozen:
+                    out.append(_row(f"{label}: W learning / W frozen", learn / frozen, _LP_TARGETS["learning / frozen"],
+                                    step=s[f"{b}_frozen-W"], source="this project's target (on layer_pair_mnist)"))
             return out
 
         figs = [("Learning curves (validation digits)", d / "learning_curves.png"),
@@ -301,11 +331,12 @@ def _layer_pairs(ctx):
         note = f"layer_pair_small on the embedded digits, {QUICK['layer_pair_samples']} samples, one seed"
     else:
         steps = [_sweep_step(ctx, "layer_pairs", "layer_pair_small_seeds", "layer_pair_small"),
-                 _sweep_step(ctx, "layer_pairs", "layer_pair_mnist_seeds", "layer_pair_mnist")]
+                 _sweep_step(ctx, "layer_pairs", "layer_pair_mnist_seeds", "layer_pair_mnist"),
+                 _sweep_step(ctx, "layer_pairs", "layer_pair_mnist_frozen_seeds", "layer_pair_mnist_frozen")]
 
         def rows(part, res):
             out = []
-            for st in part.steps:
+            for st in part.steps[:2]:
                 sm, label = res[st.name], st.name.replace("_seeds", "")
                 for b, q in (("spiking", "spiking: test MSE (rate pass of its weights)"), ("rate", "rate twin: test MSE"),
                              ("backprop", "backprop: test MSE")):
@@ -321,6 +352,19 @@ def _layer_pairs(ctx):
                     mean, half, n = _sweep_ratio(sm, name)
                     out.append(_row(f"{label}, {q} (per seed)", mean, paper, half=half, n=n, step=st,
                                     source="this project's target" if paper != _NO_PAPER else ""))
+            # the encoder ablation: the same seeds with W frozen, paired seed for seed with the learning runs
+            learning, frozen_step = res[part.steps[1].name], part.steps[2]
+            frozen = res[frozen_step.name]
+            for b, metric, q in (("spiking", "test_mse", "spiking"),
+                                 ("spiking", "test_mse_spiking_readout", "spiking, its own spike read-out"),
+                                 ("rate", "test_mse", "rate twin")):
+                mean, half, n = _sweep_metric(frozen, {"backend": b}, metric)
+                out.append(_row(f"layer_pair_mnist, {q}, W frozen: test MSE", mean, _NO_PAPER, half=half, n=n,
+                                step=frozen_step))
+                mean, half, n = _paired_ratio(learning, frozen, {"backend": b}, metric)
+                out.append(_row(f"layer_pair_mnist, {q}: W learning / W frozen (per seed)", mean,
+                                _LP_TARGETS["learning / frozen"], half=half, n=n, step=frozen_step,
+                                source="this project's target"))
             return out
 
         figs = [(f"{f} over seeds: {m}", ctx.sweeps_dir / f / "figures" / f"{m}.png")

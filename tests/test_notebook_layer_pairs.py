@@ -26,6 +26,11 @@ def test_layer_pairs_notebook_runs():
     assert all(s[1] == s[2] for s in scores)
     by_beta = [float(v) for v in re.findall(r"beta = +\S+: cosine\(rate rule dV, -gradient\) = ([-0-9.]+)", text)]
     assert len(by_beta) == 4 and min(by_beta) > 0
+    # the frozen-encoder ablation ran, and the learned change W - W0 was measured against its shuffled control
+    assert re.search(r"rate twin: W learning [0-9.]+, W frozen [0-9.]+, ratio [0-9.]+", text)
+    nc = float(re.search(r"'neighbour_correlation': ([-0-9.]+)", text).group(1))
+    ctrl = float(re.search(r"'shuffled_control': ([-0-9.]+)", text).group(1))
+    assert nc > ctrl + 0.1
 
 
 def test_layer_pairs_stubs_fail():

@@ -194,9 +194,10 @@ def test_generative_rows_carry_the_papers_table(tmp_path):
 @pytest.mark.slow
 def test_full_resumes_the_committed_sweeps_without_running_a_task(tmp_path):
     sweeps = tmp_path / "sweeps"
-    for name in ("layer_pair_small", "layer_pair_mnist"):
+    names = ("layer_pair_small", "layer_pair_mnist", "layer_pair_mnist_frozen")
+    for name in names:
         shutil.copytree(REPO / "docs" / "results" / "sweeps" / name, sweeps / name)
-    rows_before = {n: (sweeps / n / "results.csv").read_text() for n in ("layer_pair_small", "layer_pair_mnist")}
+    rows_before = {n: (sweeps / n / "results.csv").read_text() for n in names}
     out = tmp_path / "r"
     rc = _main(["reproduce", "--full", "--out", out, "--only", "layer_pairs", "--sweeps-dir", sweeps])
     assert rc == 0
@@ -209,6 +210,12 @@ def test_full_resumes_the_committed_sweeps_without_running_a_task(tmp_path):
     assert small["ours"] == pytest.approx(0.0399, abs=5e-5) and small["n_seeds"] == 3
     assert rows["layer_pair_mnist, spiking / rate (per seed)"]["ours"] == pytest.approx(1.15, abs=0.01)
     assert rows["layer_pair_mnist, spiking / rate (per seed)"]["paper"] == "≤ 1.3 (project target)"
+    # the encoder ablation, paired seed for seed with the learning sweep
+    ratio = rows["layer_pair_mnist, spiking: W learning / W frozen (per seed)"]
+    assert ratio["n_seeds"] == 3 and ratio["paper"] == "≤ 0.9 (project target)"
+    frozen = rows["layer_pair_mnist, spiking, W frozen: test MSE"]["ours"]
+    assert ratio["ours"] == pytest.approx(rows["layer_pair_mnist, spiking: test MSE (rate pass of its weights)"]["ours"]
+                                          / frozen, rel=0.05)
     assert small["command"].startswith("spiking-bpdl sweep ") and "--resume" in small["command"]
     # a sweep row's time is what its tasks cost when they ran, not the seconds of the resumed call
     with open(sweeps / "layer_pair_small" / "results.csv", newline="") as fh:

@@ -73,7 +73,8 @@ def summarize(spec, rows):
     Returns
     -------
     dict
-        ``points`` (per grid point: values, seeds ok/failed, metric intervals), ``ratios``,
+        ``points`` (per grid point: values, seeds ok/failed, metric intervals and each metric's
+        ``per_seed`` values keyed by the seed's text), ``ratios``,
         ``failed`` (point, seed, error), ``metrics`` (all numeric) and ``shown``.
     """
     axes = spec.axes
@@ -86,7 +87,10 @@ def summarize(spec, rows):
         points.append({"point": point, "point_id": pid, "seeds_ok": sorted(int(r["seed"]) for r in ok),
                        "seeds_failed": sorted(int(r["seed"]) for r in mine if r.get("status") != "ok"),
                        "metrics": {m: {**interval(vals := [r.get(m) for r in ok if _is_number(r.get(m))]),
-                                       "values": vals} for m in names}})
+                                       "values": vals,
+                                       # seed -> value, so ratios can pair seeds across sweeps
+                                       "per_seed": {str(int(r["seed"])): r.get(m) for r in ok
+                                                    if _is_number(r.get(m))}} for m in names}})
     ratios = {}
     for name, r in spec.ratios.items():
         others = [a for a in axes if a != r["axis"]]
