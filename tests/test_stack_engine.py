@@ -102,6 +102,7 @@ def test_train_writes_the_classifier_keys_and_figures(tmp_path):
     (["--freeze", "W9"], "unknown projection 'W9' (projections: W1, W2, G2)"),
     (["--set", "stack.feedback_gain=-1"], "stack.feedback_gain: must be >= 0"),
     (["--set", "spiking.block=0"], "spiking.block: must be >= 1"),
+    (["--set", "spiking.trace_reset=never"], "spiking.trace_reset"),
 ])
 def test_bad_stack_options_are_one_line_errors_and_write_nothing(tmp_path, argv, message):
     out = tmp_path / "out"

@@ -121,17 +121,23 @@ def _pair_sums(pre, post, rule, gate_of, sample_of, n_pre, n_post):
     return dw
 
 
-@pytest.mark.parametrize("pre_offset", [0.0, 0.6, "per neuron"])
+@pytest.mark.parametrize("pre_offset", [0.0, 0.6, "per neuron", "traces reset at the onset"])
 def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_offset):
     """Every forward projection's change over a block equals the gated all-to-all pair sums of the
     recorded spikes (trace reset per sample, per-sample updates), so the stack's STDP is the rule's;
     with a pre-centred rule (``pre_offset``) every gated post spike also takes ``A_plus * pre_offset``,
     and with per-neuron offsets (``SpikingStack(pre_offsets=)``, W1 only) ``A_plus * x_tar[i]`` from the
-    synapse of pre neuron ``i``."""
+    synapse of pre neuron ``i``. With ``[spiking] trace_reset = "onset"`` no spike before a sample's
+    plasticity onset pairs with one after it."""
+    import dataclasses
+
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.stack.network import SpikingStack, phase_gates
 
     cfg = tiny
+    onset_reset = pre_offset == "traces reset at the onset"
+    if onset_reset:
+        cfg, pre_offset = dataclasses.replace(tiny, trace_reset="onset"), 0.0
     block = 3
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 1, (block, 16))
@@ -153,7 +159,9 @@ def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_of
         return 0.8 * g["plastic"][int((t % P + 1e-9) // slot)]
 
     def sample_of(t):
-        return int((t + 1e-9) // P)
+        """The trace epoch of a spike: its sample, and with the onset reset which side of the onset."""
+        k = int((t + 1e-9) // P)
+        return (k, onset_reset and (t - k * P) >= cfg.plasticity_onset - 1e-9)
 
     spikes = res.spikes
     assert all(len(s[0]) > 20 for s in spikes), [len(s[0]) for s in spikes]  # every layer fires

@@ -75,7 +75,7 @@ _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias"}
 _SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None,
-                 "centring_mean": None}
+                 "centring_mean": None, "trace_reset": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
 
@@ -209,6 +209,10 @@ class StackConfig:
         mean rate of the whole pre-synaptic layer (one offset per projection), or each pre-synaptic
         neuron's own mean rate (one offset per input, as the rate twin centres each input by its own
         mean). Both means are taken over the first 1,000 training digits.
+    trace_reset : {'sample', 'onset'}
+        ``[spiking] trace_reset``: when the STDP traces of every layer restart from zero, at each
+        sample's start (no pairing spans two digits) or at the plasticity onset of each sample (the
+        traces then carry nothing of the onset transient into the first window either).
     """
 
     name: str
@@ -250,6 +254,7 @@ class StackConfig:
     brian_target: str = "cpp_standalone"
     readout_samples: int = 1000
     centring_mean: str = "layer"
+    trace_reset: str = "sample"
     path: str = "<definition>"
 
     # ------------------------------------------------------------------ validation
@@ -380,6 +385,7 @@ class StackConfig:
         choice("spiking.target", self.brian_target, _BRIAN_TARGETS)
         number("spiking.readout_samples", self.readout_samples, 1, integer=True)
         choice("spiking.centring_mean", self.centring_mean, ("layer", "neuron"))
+        choice("spiking.trace_reset", self.trace_reset, ("sample", "onset"))
         if self.readout_samples % self.block:
             bad("spiking.readout_samples", f"must be a multiple of spiking.block ({self.block}), "
                 f"got {self.readout_samples}")

@@ -230,8 +230,11 @@ class SpikingStack:
             plastic[:] = 0.0
         tile = lambda a: np.tile(a, self.block)  # noqa: E731 (a one-line helper)
         start = (np.arange(g["per"]) == 0).astype(float)
+        # the slot in which the traces restart: the sample's first, or the one the plasticity onset opens
+        first = 0 if self.cfg.trace_reset == "sample" else int(round(self.cfg.plasticity_onset / g["slot"]))
+        trace_start = (np.arange(g["per"]) == first).astype(float)
         return {"target_on": tile(target_on), "plastic": tile(plastic), "count_gate": tile(g["count_gate"]),
-                "sample_start": tile(start)}
+                "sample_start": tile(start), "trace_start": tile(trace_start)}
 
     def _bias(self, l):
         b = self.cfg.layers[l].bias
@@ -270,10 +273,10 @@ class SpikingStack:
             pre_eqs, pre_reset, pre_ns = self.rules[f1.name].neuron_traces(post=False)
         inp = make_input_group(L0.size, ta_in, kind=L0.encoder, name="st_L0", phase=self._phases, rng=self._rng,
                                model=pre_eqs + "nspk : 1", reset=(pre_reset + "\nnspk += 1").strip(),
-                               namespace={**pre_ns, "st_sample_start": ta["sample_start"]}, refresh=clock_slot,
+                               namespace={**pre_ns, "st_trace_start": ta["trace_start"]}, refresh=clock_slot,
                                rand_function=rand_fn)
         if f1.plastic:
-            inp.run_regularly("apre *= 1 - st_sample_start(t)", clock=clock_slot, when="start", order=-1,
+            inp.run_regularly("apre *= 1 - st_trace_start(t)", clock=clock_slot, when="start", order=-1,
                               name="st_L0_trace_reset")
         groups, mons, namespaces = [inp], [], [None]
         for l in range(1, n + 1):
@@ -319,7 +322,7 @@ class SpikingStack:
                 ops += "y_target = st_target_y(t, i)\n"
             for trace in ("apre", "apost"):
                 if trace in trace_eqs:
-                    ops += f"{trace} *= 1 - st_sample_start(t)\n"
+                    ops += f"{trace} *= 1 - st_trace_start(t)\n"
             grp.run_regularly(ops, clock=clock_slot, when="start", order=-1, name=f"st_L{l}_gates")
             groups.append(grp)
             namespaces.append(ns)
