@@ -8,7 +8,6 @@ Fashion-MNIST, unchanged uint8, so the package can run its main job offline.
 
 import sys
 
-import numpy as np
 
 from spiking_bpdl._io import save_npz
 from spiking_bpdl.data import EMBEDDED_PATH, _FILES, _ensure_file, data_dir, read_idx

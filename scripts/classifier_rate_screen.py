@@ -23,12 +23,11 @@ config, the seed, the command and the package version (:func:`spiking_bpdl.prove
 import argparse
 import itertools
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
 
-from spiking_bpdl.provenance import provenance
+from spiking_bpdl.provenance import script_provenance
 from spiking_bpdl.stack import check_projection_names, freeze, load_stack
 from spiking_bpdl.stack.train import METHODS, evaluate, load_splits, train
 
@@ -128,9 +127,7 @@ def main(argv=None):
         r.pop("_weights")
     out["picked"] = best
     out["variants"] = [{k: r[k] for k in ("overrides", "val", "wall_s")} for r in results]
-    prov = provenance(a)
-    prov["command"] = shlex.join(["python", "scripts/classifier_rate_screen.py", *argv])
-    out["provenance"] = prov
+    out["provenance"] = script_provenance(a, "scripts/classifier_rate_screen.py", argv)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
     return 0

@@ -30,8 +30,6 @@ norm relative to the rms column (about ``1/sqrt(n_hidden)`` for changes without 
 
 import argparse
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,10 +88,9 @@ def main():
             "change_norm_ratio": float(np.linalg.norm(d) / np.linalg.norm(w0[first])),
             "feedback_gain": config.get("feedback_gain"),
         }
-    from spiking_bpdl.provenance import provenance
+    from spiking_bpdl.provenance import script_provenance
 
-    result["provenance"] = dict(provenance(args), command=shlex.join(["python", "scripts/hidden_drift.py",
-                                                                       *sys.argv[1:]]))
+    result["provenance"] = script_provenance(args, "scripts/hidden_drift.py")
     write_json(args.out, result)
     print(json.dumps(result["runs"], indent=1))
 
@@ -118,10 +115,9 @@ def block_drift(args, cfg, seed):
               "mean_change_over_rms_column": float(np.linalg.norm(m) / np.sqrt(np.mean(np.sum(d**2, axis=0)))),
               "no_common_part_level": float(1 / np.sqrt(d.shape[1])),
               "config": cfg.to_dict()}
-    from spiking_bpdl.provenance import provenance
+    from spiking_bpdl.provenance import script_provenance
 
-    result["provenance"] = dict(provenance(args), command=shlex.join(["python", "scripts/hidden_drift.py",
-                                                                       *sys.argv[1:]]))
+    result["provenance"] = script_provenance(args, "scripts/hidden_drift.py")
     write_json(args.out, result)
     print(json.dumps({k: v for k, v in result.items() if k not in ("config", "provenance")}, indent=1))
 

@@ -20,8 +20,6 @@ causes; W transposed: the reconstruction -> hidden loop; the stationary Hebbian 
 
 import argparse
 import json
-import shlex
-import sys
 
 import numpy as np
 
@@ -120,11 +118,10 @@ def main():
         "unexplained_share": float(np.sum((mean_V.ravel() - X @ coef) ** 2)) / total,
         "noise_share_of_mean": sum(float(np.sum((d - mean_V) ** 2)) for d in dVs) / (len(dVs) - 1) / len(dVs) / total,
         "weights": args.weights}
-    from spiking_bpdl.provenance import provenance
+    from spiking_bpdl.provenance import script_provenance
 
     out["config"] = cfg.to_dict()
-    out["provenance"] = dict(provenance(args), command=shlex.join(["python", "scripts/layer_pair_alignment.py",
-                                                                    *sys.argv[1:]]))
+    out["provenance"] = script_provenance(args, "scripts/layer_pair_alignment.py")
     write_json(args.out, out)
     print(json.dumps(out, indent=1))
 

@@ -25,8 +25,6 @@ the resolved configuration, the seed, the command and the version.
 
 import argparse
 import dataclasses
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -35,7 +33,7 @@ import numpy as np
 from spiking_bpdl._io import write_json
 from spiking_bpdl.codegen import use_target
 from spiking_bpdl.data import load_dataset
-from spiking_bpdl.provenance import provenance
+from spiking_bpdl.provenance import script_provenance
 from spiking_bpdl.stack import twin
 from spiking_bpdl.stack.config import load_stack
 from spiking_bpdl.stack.engine import centring_offset, stdp_rules
@@ -73,8 +71,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, required=True, help="JSON file")
     a = ap.parse_args(argv)
-    prov = provenance(a)
-    prov["command"] = shlex.join(["python", "scripts/spiking_classifier_probe.py", *(sys.argv[1:] if argv is None else argv)])
+    prov = script_provenance(a, "scripts/spiking_classifier_probe.py", argv)
     cfg = load_stack(a.network, a.set)
     rules = stdp_rules(cfg)
     if cfg.target != "label":

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["git_state", "provenance"]
+__all__ = ["git_state", "provenance", "script_provenance"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,3 +50,25 @@ def provenance(args):
     return {"version": __version__, "git_commit": commit, "git_dirty": dirty,
             "command": shlex.join(["spiking-bpdl", *getattr(args, "_argv", sys.argv[1:])]), "python": sys.version.split()[0],
             "seed": getattr(args, "seed", None), "options": options}
+
+
+def script_provenance(args, script, argv=None):
+    """:func:`provenance` of a repository script: its command is ``python SCRIPT ARGV`` instead of the
+    ``spiking-bpdl`` command line.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The script's parsed command line.
+    script : str
+        The script's path from the repository root (``scripts/name.py``).
+    argv : list of str, optional
+        The arguments it was called with (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    dict
+        As :func:`provenance`.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    return dict(provenance(args), command=shlex.join(["python", script, *map(str, argv)]))

@@ -620,16 +620,38 @@ def build_parts(mode, out, seed=0, sweeps_dir=None, names=PART_NAMES):
     return [_BUILDERS[n](ctx) for n in names]
 
 
-def config_hash(part, mode, out):
-    """Hash of a part's configuration: mode and command lines, with the report folder abstracted.
+def _named_definitions(argv):
+    """SHA-256 of the text of every shipped definition (network or sweep) an argument names, by name.
 
-    Two runs with the same hash would run the same commands, so the second one reuses the first's
-    results. The code version is not part of it (it is recorded in the provenance instead).
+    A command line that names a definition (``classifier_mnist``, ``networks/x.toml``, a sweep) runs
+    what that file says, so an edited definition is a changed configuration.
+    """
+    from .spec import definition_dirs
+
+    found = {}
+    for a in map(str, argv):
+        candidates = [Path(a)] if a.endswith(".toml") else []
+        if not candidates and a.replace("_", "").isalnum():
+            candidates = [Path(folder) / f"{a}.toml" for kind in ("network", "sweep") for folder in definition_dirs(kind)]
+        path = next((c for c in candidates if c.is_file()), None)
+        if path is not None:
+            found[a] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def config_hash(part, mode, out):
+    """Hash of a part's configuration: mode, command lines (the report folder abstracted) and the
+    text of every shipped definition they name.
+
+    Two runs with the same hash would run the same commands on the same definitions, so the second one
+    reuses the first's results. The code version is not part of it (it is recorded in the provenance).
     """
     prefix = str(Path(out))
     lines = [[str(a).replace(prefix, "$OUT", 1) if str(a).startswith(prefix) else str(a) for a in s.argv]
              for s in part.steps]
-    text = json.dumps({"part": part.name, "mode": mode, "steps": lines, "absent": part.absent}, sort_keys=True)
+    definitions = {k: v for s in part.steps for k, v in _named_definitions(s.argv).items()}
+    text = json.dumps({"part": part.name, "mode": mode, "steps": lines, "absent": part.absent,
+                       "definitions": definitions}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -56,3 +56,14 @@ def test_a_result_json_records_its_provenance(tmp_path):
         assert prov["git_commit"] == head.stdout.strip()
     else:
         assert prov["git_commit"] is None
+
+
+def test_a_script_result_records_the_script_command():
+    import argparse
+
+    from spiking_bpdl.provenance import script_provenance
+
+    args = argparse.Namespace(seed=3, out=__import__("pathlib").Path("r/x.json"))
+    prov = script_provenance(args, "scripts/hidden_drift.py", ["--block", 100, "--out", "r/x.json"])
+    assert prov["command"] == "python scripts/hidden_drift.py --block 100 --out r/x.json"
+    assert prov["seed"] == 3 and prov["options"]["out"] == "r/x.json"

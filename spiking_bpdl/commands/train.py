@@ -210,10 +210,11 @@ def _layer_pair_run(args, cfg, backend, main_run):
     from .._io import save_npz
     from ..checkpoint import run_name
     from ..experiments.layer_pair import run_training, save_training_figures
+    from ..spiking.engine import checkpoint_path
 
     name = run_name(backend, cfg.frozen)
     out = _common.out_dir(args)
-    resume = args.resume and (main_run or (out / f"checkpoint_{name}.npz").exists())
+    resume = args.resume and (main_run or checkpoint_path(out, name).exists())
     result = run_training(cfg, backend, samples=args.samples, out=args.out, seed=args.seed,
                           target=args.target, resume=resume, data_dir=args.data_dir,
                           progress=args.progress, score_test=not args.no_test)

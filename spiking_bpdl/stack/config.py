@@ -575,6 +575,11 @@ def _raw(table, key, dimension, where, default):
     return parse_quantity(value, dimension, f"{where}.{key}")
 
 
+def _field_default(name):
+    """The default of a :class:`StackConfig` field (the one place it is written)."""
+    return next(f.default for f in dataclasses.fields(StackConfig) if f.name == name)
+
+
 def _unknown(table, allowed, where):
     extra = sorted(set(table) - set(allowed))
     if extra:
@@ -639,7 +644,7 @@ def stack_from_data(data, path=None):
     unused = sorted(set(spec.populations) - set(order))
     if unused:
         raise ConfigError(f"{src}: populations.{unused[0]}: not in stack.layers {order}")
-    dt = _raw(st, "dt", "time", f"{src}: stack", 0.5e-3)
+    dt = _raw(st, "dt", "time", f"{src}: stack", _field_default("dt"))
     layers = []
     for i, name in enumerate(order):
         if name not in spec.populations:
@@ -684,20 +689,11 @@ def stack_from_data(data, path=None):
         projs.append(ProjSpec(name, p.pre, p.post, role, init=w.get("init", "normal"), std=w.get("std", 0.0),
                               low=w.get("low", 0.0), high=w.get("high", 0.0), plasticity=p.plasticity,
                               rule=rule.rule if rule else None, eta=eta, bias=p.params.get("bias"), stdp=stdp))
-    kw = dict(
-        target=st.get("target", "label"), nudge=st.get("nudge", 1.0),
-        target_rate=_raw(st, "target_rate", "frequency", f"{src}: stack",
-                         layers[0].max_rate if st.get("target") == "input" else 100.0),
-        feedback=st.get("feedback", "trained"),
-        feedback_noise=_raw(st, "feedback_noise", "frequency", f"{src}: stack", 5.0), dt=dt,
-        hidden_target=st.get("hidden_target", "rate"), feedback_decay=st.get("feedback_decay", 1.0),
-        centering=st.get("centering", "none"), feedback_gain=st.get("feedback_gain", 1.0),
-        feedback_phases=st.get("feedback_phases", "both"),
-        free_phase=_raw(st, "free_phase", "time", f"{src}: stack", 100e-3),
-        target_phase=_raw(st, "target_phase", "time", f"{src}: stack", 100e-3),
-        plasticity_onset=_raw(st, "plasticity_onset", "time", f"{src}: stack", 50e-3),
-        cycles=st.get("cycles", 1),
-    )
+    # only the keys the file sets: every default lives once, on the StackConfig field
+    kw = {k: _raw(st, k, dim, f"{src}: stack", None) for k, dim in _STACK_KEYS.items() if k != "layers" and k in st}
+    kw["dt"] = dt
+    if "target_rate" not in kw and kw.get("target") == "input":
+        kw["target_rate"] = layers[0].max_rate  # an auto-encoder's top codes a white pixel as the input does
     renamed = {"feedback": "spiking_feedback", "target": "brian_target"}
     for key, dim in _SPIKING_KEYS.items():
         if key in sp:
