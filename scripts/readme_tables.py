@@ -281,13 +281,17 @@ STACKS_OPEN, STACKS_CLOSE = "<!-- results:stacks -->", "<!-- /results:stacks -->
 # The reported configurations of the layer-stack classifiers (the screens' other variants stay in docs/stacks.md).
 _STACK_RUNS = ("backprop", "target_prop", "hidden_frozen", "control_transposed", "target_prop_mirror",
                "deep_backprop", "deep_target_prop", "deep_hidden_frozen")
-# The rate screen ran on networks/classifier_mnist.toml before the spiking classifier took that name; the
-# definition it ran (recorded in every JSON's "config") is now networks/classifier_mnist_rate.toml.
-_RENAMED = {"classifier_mnist": "classifier_mnist_rate"}
+# The rate screens ran on networks/classifier_mnist.toml and classifier_mnist_deep.toml before the spiking
+# classifiers took those names; the definitions they ran (recorded in every JSON's "config") are now
+# networks/classifier_mnist_rate.toml and classifier_mnist_deep_rate.toml.
+_RENAMED = {"classifier_mnist": "classifier_mnist_rate", "classifier_mnist_deep": "classifier_mnist_deep_rate"}
 _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden_learning_target_feedback",
            "hidden_learning_target_feedback_gain2")
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
-_TRAIN_DIRS = ("classifier_mnist", "classifier_mnist_transposed", "classifier_small")
+_TRAIN_DIRS = ("classifier_mnist_trace_reset_onset", "classifier_mnist", "classifier_mnist_transposed",
+               "classifier_mnist_deep", "classifier_small")
+# When the STDP traces restart ([spiking] trace_reset): the one spiking setting that differs between rows
+_TRACE_RESET = {"sample": "traces from each sample's start", "onset": "traces from the plasticity onset"}
 _TRAIN_ORDER = ("spiking", "spiking_frozen", "rate", "backprop")
 #: The anchor of the classifier table: Brian2's flagship STDP network (unsupervised STDP, neurons labelled
 #: after training), 6,400 excitatory neurons, MNIST test accuracy.
@@ -310,7 +314,9 @@ def _train_rows(folder, pct):
             if d["backend"] == "spiking":
                 control = (", feedback through W2ᵀ (weight transport, a control)"
                            if d["config"].get("spiking_feedback") == "transposed" else "")
-                what = f"spiking (Brian2, pair STDP{control}){frozen}: its own output spikes / a rate pass of its weights"
+                reset = _TRACE_RESET[d["config"].get("trace_reset", "sample")]
+                what = (f"spiking (Brian2, pair STDP, {reset}{control}){frozen}: its own output spikes / "
+                        "a rate pass of its weights")
                 val = f"{pct(d['val_accuracy_spiking_readout'])} / {pct(d['val_accuracy'])}"
                 test = f"{pct(d['test_accuracy_spiking_readout'])} / {pct(d['test_accuracy'])}"
             else:

@@ -354,8 +354,16 @@ def test_stacks_table_is_written_from_the_stack_results(tmp_path):
     # `spiking-bpdl train` results: the spiking rows show the network's own spikes next to the rate pass
     sp = json.loads((src / "classifier_small" / "train_spiking.json").read_text())
     own, rate = f"{100 * sp['test_accuracy_spiking_readout']:.2f} %", f"{100 * sp['test_accuracy']:.2f} %"
-    assert any(line.startswith("| `classifier_small` | spiking (Brian2, pair STDP): its own output spikes")
+    assert any(line.startswith("| `classifier_small` | spiking (Brian2, pair STDP, traces from each sample's start): "
+                               "its own output spikes")
                and f"| {own} / {rate} |" in line for line in lines)
+    # the trace reset a spiking run used is read from its configuration
+    onset = json.loads((src / "classifier_mnist_trace_reset_onset" / "train_spiking.json").read_text())
+    assert onset["config"]["trace_reset"] == "onset"
+    assert any(line.startswith("| `classifier_mnist` | spiking (Brian2, pair STDP, traces from the plasticity onset)")
+               and f"| {100 * onset['test_accuracy_spiking_readout']:.2f} %" in line for line in lines)
+    # the rate screens of the renamed deep definition are listed under its present name
+    assert any(line.startswith("| `classifier_mnist_deep_rate` | rate network: deep target prop") for line in lines)
     assert any("W1 frozen" in line for line in lines) and lines[-3] == rt.DIEHL_COOK
     del sp["test_accuracy_spiking_readout"]
     (copy / "classifier_small" / "train_spiking.json").write_text(json.dumps(sp))
@@ -386,3 +394,26 @@ def test_readme_tables_are_the_committed_full_report():
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "readme_tables.py"), str(report),
                            str(REPO / "README.md"), "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_edited_definition_changes_the_parts_configuration_hash(tmp_path):
+    """A part whose command names a definition reruns when the definition's text changes, not only
+    when its command line does (an edited setting is a new configuration)."""
+    from spiking_bpdl.reproduce import Part, Step, config_hash
+
+    definition = tmp_path / "net.toml"
+    definition.write_text('[spiking]\ntrace_reset = "sample"\n')
+    out = tmp_path / "report"
+
+    def part(arg):
+        return Part("classifier", "Classifier", "", [Step("train", ["train", arg, "--out", out / "c"],
+                                                          out / "c" / "train.json")], None)
+    first = config_hash(part(str(definition)), "full", out)
+    assert config_hash(part(str(definition)), "full", out) == first
+    definition.write_text('[spiking]\ntrace_reset = "onset"\n')
+    assert config_hash(part(str(definition)), "full", out) != first
+    # a shipped definition named without its suffix counts too; other arguments name nothing
+    from spiking_bpdl.reproduce import _named_definitions
+
+    assert list(_named_definitions(["train", "classifier_mnist", "--seed", "0", "--backend", "spiking"])) == [
+        "classifier_mnist"]

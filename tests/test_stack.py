@@ -24,7 +24,8 @@ from spiking_bpdl.stack.train import alignment, load_splits, train
 REPO = Path(__file__).resolve().parents[1]
 CLASSIFIER = REPO / "networks" / "classifier_mnist_rate.toml"  # the rate twin's screen definition
 SPIKING_CLASSIFIER = REPO / "networks" / "classifier_mnist.toml"
-DEEP = REPO / "networks" / "classifier_mnist_deep.toml"
+DEEP = REPO / "networks" / "classifier_mnist_deep_rate.toml"
+SPIKING_DEEP = REPO / "networks" / "classifier_mnist_deep.toml"
 
 
 def small_doc(hidden=(12,), source="embedded"):
@@ -62,11 +63,17 @@ def small(hidden=(12,), **changes):
 # ---------------------------------------------------------------------- definitions
 def test_shipped_classifiers_load():
     one, deep, spiking = load_stack(CLASSIFIER), load_stack(DEEP), load_stack(SPIKING_CLASSIFIER)
+    spiking_deep = load_stack(SPIKING_DEEP)
     assert [layer.size for layer in one.layers] == [784, 1000, 10]
+    assert [layer.size for layer in spiking_deep.layers] == [784, 500, 500, 100] and spiking_deep.depth == 3
+    # the deep spiking classifier: pair STDP on every forward projection, fixed feedback into both hidden layers
+    assert all(p.rule == "pair" for p in spiking_deep.projections if p.role == "forward")
+    assert sorted(p.name for p in spiking_deep.projections if p.role == "feedback") == ["G2", "G3"]
+    assert all(p.plasticity is None for p in spiking_deep.projections if p.role == "feedback")
     assert [layer.size for layer in spiking.layers] == [784, 1000, 100]  # 10 classes x 10 output neurons
     assert one.depth == spiking.depth == 1 + 1 and deep.depth == 3
     assert one.target == deep.target == spiking.target == "label"
-    for cfg in (one, deep, spiking):
+    for cfg in (one, deep, spiking, spiking_deep):
         assert max(layer.size for layer in cfg.layers[1:-1]) <= 1000
         assert cfg.train_pool == 50000 and cfg.validation_samples == 10000 and cfg.passes <= 3
     assert [p.role for p in one.projections] == [p.role for p in spiking.projections] == ["forward", "forward",
@@ -74,6 +81,26 @@ def test_shipped_classifiers_load():
     # the spiking classifier learns by pair STDP on every forward projection; the twin's screen by rate rules
     assert all(p.rule == "pair" for p in spiking.projections if p.role == "forward")
     assert all(p.rule == "rate" for p in one.projections if p.role == "forward")
+
+
+def test_an_unset_key_takes_the_config_fields_default():
+    # stack_from_data passes only the keys a file sets: every default is the StackConfig field's
+    doc = small_doc()
+    doc["stack"] = {"layers": doc["stack"]["layers"]}
+    doc["data"] = {"downsample": 4}  # 7x7 digits for the 49 inputs
+    doc["training"].pop("backprop_lr"), doc["training"].pop("eval_every")
+    cfg = stack_from_data(doc, "bare.toml")
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg) if f.default is not dataclasses.MISSING}
+    for name in ("target", "nudge", "target_rate", "feedback", "feedback_noise", "hidden_target", "centering",
+                 "feedback_gain", "feedback_phases", "dt", "free_phase", "target_phase", "plasticity_onset",
+                 "cycles", "dataset", "source", "eval_every", "backprop_lr", "spiking_feedback",
+                 "tau_filter", "block", "trace_reset"):
+        assert getattr(cfg, name) == defaults[name], name
+    assert all(layer.dt == defaults["dt"] for layer in cfg.layers)
+    # an auto-encoder's top codes 1 at the input's white-pixel rate unless target_rate is set
+    doc["stack"]["target"] = "input"
+    doc["populations"]["out"]["size"] = 49
+    assert stack_from_data(doc, "bare.toml").target_rate == 200.0
 
 
 @pytest.mark.parametrize("override, key", [
@@ -404,3 +431,19 @@ def test_centred_hidden_updates(centering):
     change_c = change - change.mean(axis=0) if centering == "post" else change
     np.testing.assert_allclose(centred["W1"], cfg0.projection("W1").eta * pre_c.T @ change_c, rtol=1e-12)
     assert not np.allclose(centred["W1"], plain["W1"])
+
+
+def test_accuracy_curves_tell_each_ablation_apart():
+    """A deep stack's ablations (W1 frozen, W2 frozen) get different markers, so the figure shows which is which."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from spiking_bpdl.experiments.stack import plot_accuracy_curves
+
+    curve = [{"samples": 0, "val_accuracy": 0.1, "val_accuracy_spiking_readout": 0.1},
+             {"samples": 10, "val_accuracy": 0.5, "val_accuracy_spiking_readout": 0.4}]
+    runs = {n: {"backend": "spiking", "frozen": f, "curve": curve}
+            for n, f in (("spiking", []), ("spiking_frozen-W1", ["W1"]), ("spiking_frozen-W2", ["W2"]))}
+    fig = plot_accuracy_curves(runs)
+    own = {line.get_label(): line.get_marker() for line in fig.axes[0].lines if "own spikes" in line.get_label()}
+    assert len(own) == 3 and len(set(own.values())) == 3

@@ -211,6 +211,24 @@ def test_the_engine_trains_every_layer_of_a_deep_stack(tmp_path):
         np.testing.assert_array_equal(r["weights"][name], initial[name])
 
 
+@pytest.mark.slow
+def test_either_hidden_layer_of_a_deep_stack_freezes_alone(tmp_path):
+    """The deep classifier's ablations (--freeze W1, --freeze W2): the frozen hidden projection keeps its
+    initial weights bit for bit while the other hidden layer and the output still learn by STDP."""
+    from spiking_bpdl.stack.config import freeze
+
+    path = tmp_path / "deep.toml"
+    path.write_text(DEEP)
+    cfg = load_stack(path)
+    data = load_splits(cfg)
+    initial = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    for frozen, learning in (("W1", ("W2", "W3")), ("W2", ("W1", "W3"))):
+        r = _run(freeze(cfg, [frozen]), data)
+        np.testing.assert_array_equal(r["weights"][frozen], initial[frozen])
+        for name in learning:
+            assert np.count_nonzero(r["weights"][name] != initial[name]) > initial[name].size // 2, (frozen, name)
+
+
 def test_network_rules_centre_by_the_layer_mean_or_by_each_input_mean():
     """centring_mean = 'layer': one offset in the hidden rule; 'neuron': the rule keeps pre_offset 0 and every
     input gets the offset of its own mean rate (linear in it: the layer's offset at the layer's mean)."""

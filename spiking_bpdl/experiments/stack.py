@@ -159,7 +159,7 @@ def plot_accuracy_curves(results, ax=None):
     results : dict of str to dict
         Run name -> result (``curve`` with ``val_accuracy``; spiking runs also
         ``val_accuracy_spiking_readout``, drawn solid; their rate pass is dashed). Frozen runs
-        are drawn thin.
+        are drawn thin, each set of frozen projections with its own marker (a deep stack's ablations).
     """
     import matplotlib.pyplot as plt
 
@@ -167,20 +167,22 @@ def plot_accuracy_curves(results, ax=None):
         fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
     else:
         fig = ax.figure
+    frozen_sets = sorted({tuple(r.get("frozen") or ()) for r in results.values()} - {()})
+    markers = {(): "o", **{f: "xs^vdP"[i % 6] for i, f in enumerate(frozen_sets)}}
     for name, r in sorted(results.items()):
         color, label = _STYLE.get(r["backend"], ("C7", r["backend"]))
-        frozen = r.get("frozen") or []
+        frozen = tuple(r.get("frozen") or ())
         if frozen:
             label += f", {'+'.join(frozen)} frozen"
         lw = 1.0 if frozen else 2.0
         s = [c["samples"] for c in r["curve"]]
         if r["backend"] == "spiking":
             ax.plot(s, [c["val_accuracy_spiking_readout"] for c in r["curve"]], "-", color=color, lw=lw,
-                    marker="o" if not frozen else "x", ms=3, label=label + " (own spikes)")
+                    marker=markers[frozen], ms=3, label=label + " (own spikes)")
             ax.plot(s, [c["val_accuracy"] for c in r["curve"]], "--", color=color, lw=lw, label=label + " (rate pass)")
         else:
             ax.plot(s, [c["val_accuracy"] for c in r["curve"]], "-" if not frozen else ":", color=color, lw=lw,
-                    label=label)
+                    marker=markers[frozen] if frozen else None, ms=3, label=label)
     ax.set_xlabel("training samples")
     ax.set_ylabel("validation accuracy")
     ax.set_ylim(0, 1)
