@@ -71,3 +71,29 @@ def test_the_twin_for_spiking_uses_the_feedback_synapses_weights_gain_and_phases
     np.testing.assert_array_equal(w["W1"], weights["W1"])
     transposed = load_stack("classifier_small", ["spiking.feedback=transposed"])
     np.testing.assert_array_equal(twin_for_spiking(transposed, weights)[1]["G2"], weights["W2"].T)
+
+
+@pytest.mark.slow
+def test_the_layer_alignment_script_records_every_layer_with_its_command(tmp_path):
+    """scripts/stack_layer_alignment.py (the full-size measurement of docs/stacks.md): one entry per plastic
+    projection with the cosine per repetition count, the control and the paired margin; the feedback-cut
+    ablation records gamma 0; the JSON carries the configuration and the script's command."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "stack_layer_alignment.py"
+    spec = importlib.util.spec_from_file_location("stack_layer_alignment", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for gain, name in ((None, "on.json"), (0.0, "cut.json")):
+        argv = ["classifier_small", "--block", "20", "--repetitions", "2", "--out", str(tmp_path / name)]
+        argv += [] if gain is None else ["--feedback-gain", str(gain)]
+        assert module.main(argv) == 0
+        d = json.loads((tmp_path / name).read_text())
+        assert set(d["layers"]) == {"W1", "W2"} and d["block"] == 20 and d["repetitions"] == 2
+        for layer in d["layers"].values():
+            assert len(layer["cos"]) == len(layer["cos_shuffled"]) == 2 and np.isfinite(layer["margin_over_control"])
+        assert d["feedback_gain"] == (3.0 if gain is None else 0.0)  # classifier_small's gamma, or the cut
+        assert d["config"]["name"] == "classifier_small"
+        assert d["provenance"]["command"].startswith("python scripts/stack_layer_alignment.py classifier_small")
