@@ -624,18 +624,22 @@ def _named_definitions(argv):
     """SHA-256 of the text of every shipped definition (network or sweep) an argument names, by name.
 
     A command line that names a definition (``classifier_mnist``, ``networks/x.toml``, a sweep) runs
-    what that file says, so an edited definition is a changed configuration.
+    what that file says, so an edited definition is a changed configuration. Names are resolved as the
+    commands resolve them (:func:`spiking_bpdl.spec.resolve_definition`); only a ``.toml`` path or a
+    bare name can name one (never an option or an output path).
     """
-    from .spec import definition_dirs
+    from .spec import resolve_definition
 
     found = {}
     for a in map(str, argv):
-        candidates = [Path(a)] if a.endswith(".toml") else []
-        if not candidates and a.replace("_", "").isalnum():
-            candidates = [Path(folder) / f"{a}.toml" for kind in ("network", "sweep") for folder in definition_dirs(kind)]
-        path = next((c for c in candidates if c.is_file()), None)
-        if path is not None:
-            found[a] = hashlib.sha256(path.read_bytes()).hexdigest()
+        if a.startswith("-") or not (a.endswith(".toml") or Path(a).name == a):
+            continue
+        for kind in ("network", "sweep"):
+            try:
+                found[a] = hashlib.sha256(resolve_definition(a, kind).read_bytes()).hexdigest()
+                break
+            except ConfigError:
+                continue
     return found
 
 

@@ -575,11 +575,6 @@ def _raw(table, key, dimension, where, default):
     return parse_quantity(value, dimension, f"{where}.{key}")
 
 
-def _field_default(name):
-    """The default of a :class:`StackConfig` field (the one place it is written)."""
-    return next(f.default for f in dataclasses.fields(StackConfig) if f.name == name)
-
-
 def _unknown(table, allowed, where):
     extra = sorted(set(table) - set(allowed))
     if extra:
@@ -644,7 +639,7 @@ def stack_from_data(data, path=None):
     unused = sorted(set(spec.populations) - set(order))
     if unused:
         raise ConfigError(f"{src}: populations.{unused[0]}: not in stack.layers {order}")
-    dt = _raw(st, "dt", "time", f"{src}: stack", _field_default("dt"))
+    dt = _raw(st, "dt", "time", f"{src}: stack", StackConfig.dt)
     layers = []
     for i, name in enumerate(order):
         if name not in spec.populations:
