@@ -466,11 +466,9 @@ def run_naive(cfg, x, W, V, n_samples, repeats, start):
             "warmup_samples": 1, "repetitions": reps, "load_avg_before": load_before, "load_avg_after": _load()}
 
 
-def _engine_spikes(sim):
-    """Input, hidden and reconstruction spikes of the block just run (the engine's reset counters)."""
-    o, n_h = sim._objects, sim.cfg.n_hidden
-    nspk = np.asarray(o["core"].nspk[:])
-    return np.array([np.sum(o["inp"].nspk[:]), np.sum(nspk[:n_h]), np.sum(nspk[n_h:])], dtype=float)
+def _engine_spikes(res):
+    """Input, hidden and reconstruction spikes of the block just run (the network's reset counters)."""
+    return np.asarray(res.layer_spikes, dtype=float)
 
 
 def run_engine(cfg, x, W, V, n_samples, repeats, start, target, threads):
@@ -491,7 +489,7 @@ def run_engine(cfg, x, W, V, n_samples, repeats, start, target, threads):
                                         seed=1 + r * (n_samples // block) + i)
                     Wr, Vr = res.W, res.V
                     events += res.synaptic_events
-                    spikes += _engine_spikes(sim)
+                    spikes += _engine_spikes(res)
             reps.append(_repetition(n_samples, sw, events, spikes.tolist()))
             print(f"  {target} ({threads} threads) repetition {r + 1}/{repeats}: "
                   f"{reps[-1]['samples_per_s']:.2f} samples/s (cpu/wall {reps[-1]['cpu_over_wall']:.2f}, "
@@ -621,7 +619,8 @@ def provenance(args, cfg):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     # per-pixel arrays (the reconstruction's mean-image drive, from the loaded digits) as a summary
     resolved = {k: ({"per_pixel": True, "shape": list(np.shape(v)), "mean": float(np.mean(v)),
-                     "min": float(np.min(v)), "max": float(np.max(v))} if np.ndim(v) > 0 and not isinstance(v, str)
+                     "min": float(np.min(v)), "max": float(np.max(v))}
+                    if np.size(v) > 0 and np.ndim(v) > 0 and np.issubdtype(np.asarray(v).dtype, np.number)
                     else v) for k, v in dataclasses.asdict(cfg).items()}
     return {"version": spiking_bpdl.__version__, "git_commit": _git("rev-parse", "HEAD"),
             "git_dirty": None if status is None else bool(status),

@@ -192,18 +192,10 @@ def test_spike_counters_equal_a_spike_monitor(target):
     W, V = init_weights(cfg, np.random.default_rng(1))
     V = np.random.default_rng(2).normal(0, 0.3, V.shape)
     with use_target(target):
-        b2.seed(5)
-        sim = SpikingLayerPair(cfg, 4, target)
-        net = sim._build(x, x, W, V, learn=True)
-        mon_r = b2.SpikeMonitor(sim._objects["recon"])
-        mon_h = b2.SpikeMonitor(sim._objects["hidden"])
-        mon_i = b2.SpikeMonitor(sim._objects["inp"], record=False)
-        net.add(mon_r, mon_h, mon_i)
-        net.run(4 * cfg.presentation * b2.second, namespace={})
-        res = sim._collect()
-        ri, rt = np.array(mon_r.i[:]), np.array(mon_r.t[:] / b2.second)
-        hi, ht = np.array(mon_h.i[:]), np.array(mon_h.t[:] / b2.second)
-        n_in_spikes = int(mon_i.num_spikes)
+        sim = SpikingLayerPair(cfg, 4, target, record_spikes=True)
+        res = sim.run_block(x, x, W, V, learn=True, seed=5)
+        (ri, rt), (hi, ht) = res.spikes["recon"], res.spikes["hidden"]
+        n_in_spikes = res.spikes["inp"][0].size
     starts = np.arange(4) * cfg.presentation
     on, free_end = starts + cfg.plasticity_onset, starts + cfg.free_phase
     assert ri.size > 50 and hi.size > 20  # the comparison is not trivially 0 == 0
@@ -421,22 +413,19 @@ def test_stdp_updates_are_the_gated_spike_pairs(trace_reset):
     from spiking_bpdl.codegen import use_target
     from spiking_bpdl.rate.lif_layer_pair import init_weights, load_images, with_mean_bias
     from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
+    from spiking_bpdl.stack.network import phase_gates
 
     cfg = _tiny_spiking(block=3, A_plus_V=0.01, A_plus_W=0.01, tau_plus=30e-3, tau_minus=30e-3, trace_reset=trace_reset)
     x = load_images(cfg, "train", 3)
     cfg = with_mean_bias(cfg, x)
     W, V = init_weights(cfg, np.random.default_rng(1))
     with use_target("numpy"):
-        b2.seed(7)
-        sim = SpikingLayerPair(cfg, 3, "numpy")
-        net = sim._build(x, x, W, V, learn=True)
-        mons = {k: b2.SpikeMonitor(sim._objects[k]) for k in ("inp", "hidden", "recon")}
-        net.add(*mons.values())
-        net.run(3 * cfg.presentation * b2.second, namespace={})
-        res = sim._collect()
-        spikes = {k: (np.array(m.i[:]), np.round(np.array(m.t[:] / b2.second) / cfg.dt).astype(int))
-                  for k, m in mons.items()}
-    _, gate_W, gate_V, slot = sim._phase_arrays(learn=True)
+        sim = SpikingLayerPair(cfg, 3, "numpy", record_spikes=True)
+        res = sim.run_block(x, x, W, V, learn=True, seed=7)
+        spikes = {k: (i, np.round(t / cfg.dt).astype(int)) for k, (i, t) in res.spikes.items()}
+    gates = phase_gates(cfg.free_phase, cfg.target_phase, cfg.plasticity_onset, cfg.cycles, cfg.dt)
+    gate_W = gate_V = np.tile(gates["plastic"], 3)  # the contrastive window on both projections
+    slot = gates["slot"]
     per_slot, per_sample = int(round(slot / cfg.dt)), int(round(cfg.presentation / cfg.dt))
     # the neuron traces are integrated by Euler (the membrane is noisy), the input trace exactly
     euler, exact = 1 - cfg.dt / cfg.tau_plus, np.exp(-cfg.dt / cfg.tau_plus)

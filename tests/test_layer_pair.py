@@ -259,25 +259,36 @@ def test_gated_eta_is_the_expected_gated_pairing_of_a_rate_step(trace_reset, A_m
 
 @pytest.mark.parametrize("cycles", [1, 3])
 def test_phase_gates_are_balanced_and_follow_the_cycles(cycles):
+    """The gates the pair's Brian2 network (a stack) runs with: its contrastive windows for W, and V's
+    ``v_window``: the same, or only the target phases' ``+1`` windows."""
     from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
 
-    cfg = _tiny(dt=1e-3, free_phase=30e-3, target_phase=10e-3, plasticity_onset=10e-3, cycles=cycles)
+    cfg = _tiny(n_in=16, downsample=7, bias_recon=0.5, dt=1e-3, free_phase=30e-3, target_phase=10e-3,
+                plasticity_onset=10e-3, cycles=cycles)
     assert cfg.presentation == pytest.approx(30e-3 + 10e-3 + (cycles - 1) * 20e-3)
     phases = cfg.phases()
     assert [p[2] for p in phases] == [False, True] * cycles
     assert phases[-1][1] == pytest.approx(cfg.presentation)
-    sim = SpikingLayerPair(cfg, block=2)
-    on, gate_W, gate_V, slot = sim._phase_arrays(learn=True, lr_scale=0.5)
-    per = len(on) // 2
-    t = np.arange(per) * slot
-    # +0.5 for the first L of every target phase, -0.5 for the last L of every free phase
-    assert np.sum(gate_W[:per] > 0) == np.sum(gate_W[:per] < 0) == cycles * round(cfg.plasticity_window / slot)
-    assert set(np.unique(gate_W)) == {-0.5, 0.0, 0.5}
-    np.testing.assert_array_equal(on[:per] > 0, gate_W[:per] > 0)
-    assert np.all(gate_W[:per][t < cfg.plasticity_onset] == 0)
-    np.testing.assert_array_equal(gate_V, gate_W)  # contrastive V window
-    off = sim._phase_arrays(learn=False)
-    assert not np.any(off[0]) and not np.any(off[1]) and not np.any(off[2])
+    for v_window in ("contrastive", "target"):
+        sim = SpikingLayerPair(dataclasses.replace(cfg, v_window=v_window), block=2)
+        assert sim.stack.presentation == pytest.approx(cfg.presentation)
+        gates = sim.stack._tiled(learn=True, lr_scale=0.5)
+        on, gate_W = gates["target_on"], gates["plastic"]
+        gate_V = gates.get("plastic_top", gate_W)
+        per = len(on) // 2
+        slot = cfg.presentation / per
+        t = np.arange(per) * slot
+        # +0.5 for the first L of every target phase, -0.5 for the last L of every free phase
+        assert np.sum(gate_W[:per] > 0) == np.sum(gate_W[:per] < 0) == cycles * round(cfg.plasticity_window / slot)
+        assert set(np.unique(gate_W)) == {-0.5, 0.0, 0.5}
+        np.testing.assert_array_equal(on[:per] > 0, gate_W[:per] > 0)
+        assert np.all(gate_W[:per][t < cfg.plasticity_onset] == 0)
+        if v_window == "contrastive":
+            np.testing.assert_array_equal(gate_V, gate_W)
+        else:
+            np.testing.assert_array_equal(gate_V, np.maximum(gate_W, 0))
+        off = sim.stack._tiled(learn=False, lr_scale=1.0)
+        assert not any(np.any(off[k]) for k in ("target_on", "plastic", "plastic_top") if k in off)
 
 
 def test_learning_rate_schedule_scales_every_rate_step():

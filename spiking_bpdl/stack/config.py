@@ -20,6 +20,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import ConfigError
 
 __all__ = [
@@ -36,6 +38,9 @@ __all__ = [
     "HIDDEN_TARGETS",
     "CENTERING",
     "SPIKING_FEEDBACK",
+    "WEIGHT_UPDATES",
+    "TOP_WINDOWS",
+    "TRACE_RESETS",
 ]
 
 #: What the top layer is taught: the clean input (auto-encoder) or the one-hot class (classifier).
@@ -43,8 +48,10 @@ TARGETS = ("input", "label")
 #: Feedback ``g``: trained as a denoising inverse of ``f`` (difference target propagation), fixed random,
 #: trained as a mirror of ``f`` (noise-driven, ``G -> f^T`` up to scale), or the transpose of ``f``
 #: (weight transport: a control that is not biologically plausible, which makes
-#: ``hidden_target = 'current'`` backprop to first order in the nudge).
-FEEDBACK_MODES = ("trained", "random", "mirror", "transposed")
+#: ``hidden_target = 'current'`` backprop to first order in the nudge), or -- an auto-encoder pair only --
+#: the encoder ``f_1`` itself applied to the reconstruction (the layer pair's scheme: the hidden target is
+#: ``f`` of the reconstruction, so no second set of weights is needed).
+FEEDBACK_MODES = ("trained", "random", "mirror", "transposed", "encoder")
 #: How a hidden layer's target is formed from the feedback: in rate space (Lee et al. 2015) or as a current.
 HIDDEN_TARGETS = ("rate", "current")
 #: Hidden forward updates: plain rate rule, or a covariance rule centred on the pre- or post-synaptic side.
@@ -52,9 +59,20 @@ CENTERING = ("none", "pre", "post")
 #: Phases in which the feedback reaches the layer below (``[stack] feedback_phases``).
 FEEDBACK_PHASES = ("both", "target")
 #: Feedback weights on the spiking backend (``[spiking] feedback``): the fixed initial ``g`` (feedback
-#: alignment) or the transpose of the forward weights above, refreshed every block (weight transport).
+#: alignment), the transpose of the forward weights above, refreshed every block (weight transport), or
+#: (an auto-encoder pair) the encoder's own weights ``f_1``, refreshed every block: the reconstruction is
+#: encoded again, and the hidden drive is ``(1 - gamma) f_1(input) + gamma f_1(reconstruction)``.
 #: Feedback trained by plasticity is rate-twin only.
-SPIKING_FEEDBACK = ("random", "transposed")
+SPIKING_FEEDBACK = ("random", "transposed", "encoder")
+#: When a sample's STDP changes reach the weights (``[spiking] weight_updates``): when the next sample
+#: starts (a change cannot move the rates its own sample's pairings read), or at once, spike by spike.
+WEIGHT_UPDATES = ("per_sample", "online")
+#: The sign windows of the top projection (``[spiking] top_window``): contrastive (``-1`` at the end of the
+#: free phase, ``+1`` at the start of the target phase, as every hidden projection) or ``+1`` after the
+#: switch only (then the causal term of stationary pairings is not cancelled).
+TOP_WINDOWS = ("contrastive", "target")
+#: When the STDP traces restart from zero (``[spiking] trace_reset``).
+TRACE_RESETS = ("sample", "onset", "none")
 _BRIAN_TARGETS = ("numpy", "cython", "cpp_standalone")
 _WEIGHT_INITS = ("normal", "zero", "uniform")
 _ENCODERS = ("poisson", "regular")
@@ -75,7 +93,7 @@ _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias"}
 _SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None,
-                 "centring_mean": None, "trace_reset": None}
+                 "centring_mean": None, "trace_reset": None, "weight_updates": None, "top_window": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
 
@@ -193,7 +211,7 @@ class StackConfig:
         (a covariance rule; the mean stands for a slow running average of the rate).
     feedback_decay : float
         ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
-    spiking_feedback : {'random', 'transposed'}
+    spiking_feedback : {'random', 'transposed', 'encoder'}
         ``[spiking] feedback``: the feedback weights of the Brian2 network (``SPIKING_FEEDBACK``).
     tau_filter : float
         ``[spiking] tau_filter`` (s): time constant of the top layer's filtered rate in its teacher current.
@@ -209,10 +227,14 @@ class StackConfig:
         mean rate of the whole pre-synaptic layer (one offset per projection), or each pre-synaptic
         neuron's own mean rate (one offset per input, as the rate twin centres each input by its own
         mean). Both means are taken over the first 1,000 training digits.
-    trace_reset : {'sample', 'onset'}
+    trace_reset : {'sample', 'onset', 'none'}
         ``[spiking] trace_reset``: when the STDP traces of every layer restart from zero, at each
-        sample's start (no pairing spans two digits) or at the plasticity onset of each sample (the
-        traces then carry nothing of the onset transient into the first window either).
+        sample's start (no pairing spans two digits), at the plasticity onset of each sample (the
+        traces then carry nothing of the onset transient into the first window either), or never.
+    weight_updates : {'per_sample', 'online'}
+        ``[spiking] weight_updates`` (``WEIGHT_UPDATES``).
+    top_window : {'contrastive', 'target'}
+        ``[spiking] top_window``: the sign windows of the top projection (``TOP_WINDOWS``).
     """
 
     name: str
@@ -255,6 +277,8 @@ class StackConfig:
     readout_samples: int = 1000
     centring_mean: str = "layer"
     trace_reset: str = "sample"
+    weight_updates: str = "per_sample"
+    top_window: str = "contrastive"
     path: str = "<definition>"
 
     # ------------------------------------------------------------------ validation
@@ -385,7 +409,13 @@ class StackConfig:
         choice("spiking.target", self.brian_target, _BRIAN_TARGETS)
         number("spiking.readout_samples", self.readout_samples, 1, integer=True)
         choice("spiking.centring_mean", self.centring_mean, ("layer", "neuron"))
-        choice("spiking.trace_reset", self.trace_reset, ("sample", "onset"))
+        choice("spiking.trace_reset", self.trace_reset, TRACE_RESETS)
+        choice("spiking.weight_updates", self.weight_updates, WEIGHT_UPDATES)
+        choice("spiking.top_window", self.top_window, TOP_WINDOWS)
+        for key, mode in (("stack.feedback", self.feedback), ("spiking.feedback", self.spiking_feedback)):
+            if mode == "encoder" and not (self.target == "input" and self.depth == 2):
+                bad(key, "'encoder' feedback (the encoder applied to the reconstruction) needs an auto-encoder "
+                    "pair: stack.target = 'input' and two LIF layers")
         if self.readout_samples % self.block:
             bad("spiking.readout_samples", f"must be a multiple of spiking.block ({self.block}), "
                 f"got {self.readout_samples}")
@@ -720,35 +750,62 @@ def load_stack(path, overrides=()):
     return stack_from_data(data, path)
 
 
-def stack_from_layer_pair(path, overrides=()):
-    """A layer-pair definition (``networks/layer_pair_*.toml``) read as a stack ``input -> hidden -> recon``.
+def stack_from_layer_pair(pair, overrides=()):
+    """A layer pair as the stack ``input -> hidden -> recon`` that the Brian2 network runs.
 
-    The ``[layer_pair]`` table's phases and nudge become the ``[stack]`` table, target ``'input'``;
-    keys that only the layer pair's spiking backend reads (``feedback_gain``, ``tau_filter``,
-    ``v_window``, ``rate_eta``, ``weight_updates``, ``trace_reset``, ``block``, ...) are dropped.
-    The stack has no feedback projection ``g`` into the hidden layer (the layer pair routes its
-    reconstruction back through ``W``), so ``W`` is frozen: the stack shares the layer pair's
-    architecture and forward pass, not its encoder's learning rule.
+    The layer pair is an auto-encoder stack: forward projections ``W`` (the encoder ``f``) and ``V``
+    (the decoder), and the feedback ``Wfb`` (recon -> hidden) that carries the encoder's own weights
+    (``feedback = "encoder"``), so the hidden drive is ``(1 - gamma) f(input) + gamma f(recon)``. Every
+    spiking setting of the pair maps to the stack's key of the same meaning (``v_window`` to
+    ``[spiking] top_window``); a frozen projection of the pair is frozen in the stack.
 
     Parameters
     ----------
-    path : str or Path
+    pair : LayerPairConfig or str or Path
+        A validated layer pair (:func:`spiking_bpdl.rate.lif_layer_pair.load_layer_pair`), or its
+        definition (a path or the name of a shipped one).
     overrides : iterable of str
-        Applied to the layer-pair document first.
+        With a definition: ``section.key=value`` items applied before validation.
 
     Returns
     -------
     StackConfig
+        A ``bias = "mean"`` of the pair stays unresolved until the pair's is
+        (:func:`spiking_bpdl.rate.lif_layer_pair.with_mean_bias`).
     """
-    from ..spec import read_definition
+    from ..rate.lif_layer_pair import LayerPairConfig, load_layer_pair
 
-    path, data = read_definition(path, overrides)
-    lp = data.pop("layer_pair", {})
-    data["stack"] = {"layers": ["input", "hidden", "recon"], "target": "input",
-                     **{k: lp[k] for k in ("dt", "free_phase", "target_phase", "plasticity_onset", "nudge", "cycles")
-                        if k in lp}}
-    data["training"] = {k: v for k, v in data.get("training", {}).items() if k in _TRAINING_KEYS}
-    data["training"]["samples"] = min(data["training"].get("samples", 1), data["training"].get("train_pool", 50000))
-    if "W" in data.get("projections", {}):
-        data["projections"]["W"].pop("plasticity", None)
-    return stack_from_data(data, path)
+    if not isinstance(pair, LayerPairConfig):
+        pair = load_layer_pair(pair, overrides)
+    neuron = dict(tau_m=pair.tau_m, v_threshold=pair.v_threshold, v_reset=pair.v_reset, t_ref=pair.t_ref,
+                  sigma=pair.sigma, tau_syn=pair.tau_syn, dt=pair.dt)
+    bias_recon = pair.bias_recon
+    if not isinstance(bias_recon, (str, int, float)):
+        bias_recon = tuple(float(b) for b in np.ravel(bias_recon))
+    layers = (LayerSpec("input", "poisson", pair.n_in, max_rate=pair.max_rate, encoder=pair.encoder, dt=pair.dt),
+              LayerSpec("hidden", "lif", pair.n_hidden, bias=pair.bias_hidden, **neuron),
+              LayerSpec("recon", "lif", pair.n_in, bias=bias_recon, **neuron))
+
+    def forward(name, pre, post, std):
+        learns = name not in pair.frozen
+        return ProjSpec(name, pre, post, "forward", init="normal" if std > 0 else "zero", std=std,
+                        plasticity=f"stdp_{name}" if learns else None, rule="pair" if learns else None,
+                        eta=pair.eta(name) if learns else 0.0,
+                        stdp=(pair.A_plus_W if name == "W" else pair.A_plus_V, pair.A_minus(name), pair.tau_plus,
+                              pair.tau_minus) if learns else None)
+
+    projections = (forward("W", "input", "hidden", pair.w_init_std), forward("V", "hidden", "recon", pair.v_init_std),
+                   ProjSpec("Wfb", "recon", "hidden", "feedback", init="zero"))
+    training = {k: getattr(pair, k) for k in ("minibatch", "eval_every", "test_samples", "lr_decay_samples")}
+    training["validation_samples"] = pair.validation_samples or 10000
+    training["train_pool"] = pair.train_pool
+    training["samples"] = min(pair.samples, pair.train_pool)
+    return StackConfig(
+        pair.name, layers, projections, target="input", nudge=pair.nudge, target_rate=pair.max_rate,
+        feedback="encoder", hidden_target="current", feedback_gain=pair.feedback_gain, feedback_phases="both",
+        dt=pair.dt, free_phase=pair.free_phase, target_phase=pair.target_phase,
+        plasticity_onset=pair.plasticity_onset, cycles=pair.cycles, dataset=pair.dataset, source=pair.source,
+        downsample=pair.downsample, corruption=pair.corruption, corruption_level=pair.corruption_level,
+        spiking_feedback="encoder", tau_filter=pair.tau_filter, block=pair.block, brian_target=pair.target,
+        readout_samples=-(-pair.readout_samples // pair.block) * pair.block, trace_reset=pair.trace_reset,
+        weight_updates=pair.weight_updates, top_window=pair.v_window, path=f"layer pair {pair.name}", **training)

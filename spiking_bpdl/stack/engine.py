@@ -155,8 +155,10 @@ def feedback_weights(cfg, weights, initial):
     Returns
     -------
     dict of str to ndarray
-        ``weights`` with each feedback projection ``g_(l+1)`` set to ``initial[g]`` (``random``) or to
-        the transpose of the forward projection ``f_(l+1)`` (``transposed``).
+        ``weights`` with each feedback projection ``g_(l+1)`` set to ``initial[g]`` (``random``), to
+        the transpose of the forward projection ``f_(l+1)`` (``transposed``), or to the encoder ``f_1``
+        (``encoder``, an auto-encoder pair: reconstruction neuron ``i`` reaches hidden neuron ``j``
+        through ``f_1[i, j]``).
     """
     out = dict(weights)
     names = [layer.name for layer in cfg.layers]
@@ -166,6 +168,8 @@ def feedback_weights(cfg, weights, initial):
         if cfg.spiking_feedback == "transposed":
             above = cfg.forward(names.index(g.pre))
             out[g.name] = np.asarray(weights[above.name]).T
+        elif cfg.spiking_feedback == "encoder":
+            out[g.name] = np.asarray(weights[cfg.forward(1).name])
         else:
             out[g.name] = initial[g.name]
     return out

@@ -103,6 +103,8 @@ class StackBlock:
         Counts in ``[onset, presentation)`` (the read-out window when no target is shown).
     n_spikes : int
         Spikes of all populations.
+    layer_spikes : list of int
+        Spikes per layer ``l = 0 .. n``.
     synaptic_events : int
         Pre spikes times the fan-out of every projection, plus post spikes times the fan-in of
         the plastic ones (as the layer pair counts them).
@@ -110,9 +112,10 @@ class StackBlock:
         With ``record_spikes``: per layer ``l = 0 .. n``, ``(indices, times in s)`` of every spike.
     """
 
-    def __init__(self, weights, counts_free, counts_all, n_spikes, synaptic_events, spikes=None):
+    def __init__(self, weights, counts_free, counts_all, n_spikes, synaptic_events, spikes=None, layer_spikes=None):
         self.weights, self.counts_free, self.counts_all = weights, counts_free, counts_all
         self.n_spikes, self.synaptic_events, self.spikes = n_spikes, synaptic_events, spikes
+        self.layer_spikes = layer_spikes
 
 
 def b2_second():
@@ -184,6 +187,8 @@ class SpikingStack:
             raise ConfigError(f"feedback_phases must be 'both' or 'target', got {feedback_phases!r}")
         self.feedback_phases = feedback_phases
         self.pre_offsets = {k: np.asarray(v, dtype=float) for k, v in (pre_offsets or {}).items()}
+        # per_sample: a sample's pairings collect in dw and reach w when the next sample starts
+        self.deferred = cfg.weight_updates == "per_sample"
         if not (np.isfinite(self.gamma) and self.gamma >= 0):
             raise ConfigError(f"feedback_gain must be finite and >= 0, got {feedback_gain!r}")
         self.n = len(cfg.layers) - 1
@@ -230,11 +235,14 @@ class SpikingStack:
             plastic[:] = 0.0
         tile = lambda a: np.tile(a, self.block)  # noqa: E731 (a one-line helper)
         start = (np.arange(g["per"]) == 0).astype(float)
-        # the slot in which the traces restart: the sample's first, or the one the plasticity onset opens
-        first = 0 if self.cfg.trace_reset == "sample" else int(round(self.cfg.plasticity_onset / g["slot"]))
+        # the slot in which the traces restart: the sample's first, the one the plasticity onset opens, or none
+        first = {"sample": 0, "onset": int(round(self.cfg.plasticity_onset / g["slot"])), "none": -1}[self.cfg.trace_reset]
         trace_start = (np.arange(g["per"]) == first).astype(float)
-        return {"target_on": tile(target_on), "plastic": tile(plastic), "count_gate": tile(g["count_gate"]),
-                "sample_start": tile(start), "trace_start": tile(trace_start)}
+        out = {"target_on": tile(target_on), "plastic": tile(plastic), "count_gate": tile(g["count_gate"]),
+               "sample_start": tile(start), "trace_start": tile(trace_start)}
+        if self.cfg.top_window == "target":  # the top projection pairs only after each switch (+1 windows)
+            out["plastic_top"] = tile(np.where(g["plastic"] > 0, plastic, 0.0))
+        return out
 
     def _bias(self, l):
         b = self.cfg.layers[l].bias
@@ -258,7 +266,9 @@ class SpikingStack:
         ta_y = b2.TimedArray(np.asarray(y, dtype=float), dt=P, name="st_target_y")
         ta = {k: b2.TimedArray(v, dt=slot, name=f"st_{k}") for k, v in gates.items()}
         clock_slot = b2.Clock(dt=slot, name="st_clock_slot")
-        clock_sample = b2.Clock(dt=P, name="st_clock_sample")
+        # only a clock that something runs on: on cpp_standalone the device keeps every clock's time in its
+        # array cache, and an unused clock (garbage-collected) leaves a dead reference there
+        clock_sample = b2.Clock(dt=P, name="st_clock_sample") if self.deferred else None
         fast = self.target in ("cpp_standalone", "cython")
         rand_fn = None
         if fast:
@@ -316,7 +326,8 @@ class SpikingStack:
             grp = b2.NeuronGroup(layer.size, eqs, threshold="v > v_threshold", reset=reset, refractory="t_ref",
                                  method="euler" if params.sigma > 0 else "exact", namespace=ns, name=f"st_L{l}")
             grp.bias = self._bias(l)
-            ops = ("target_on = st_target_on(t)\n" if top else "") + "plastic = st_plastic(t)\ncount_gate = st_count_gate(t)\n"
+            gate = "st_plastic_top" if top and cfg.top_window == "target" else "st_plastic"
+            ops = ("target_on = st_target_on(t)\n" if top else "") + f"plastic = {gate}(t)\ncount_gate = st_count_gate(t)\n"
             ops += "cnt_free *= 1 - st_sample_start(t)\ncnt_all *= 1 - st_sample_start(t)\n"
             if top:
                 ops += "y_target = st_target_y(t, i)\n"
@@ -342,16 +353,20 @@ class SpikingStack:
         syns = {}
         for l in range(1, n + 1):
             f = self.forward[l]
+            # encoder feedback: the hidden drive is (1 - gamma) f_1(input) + gamma f_1(recon) (the layer pair)
+            mixed = l == 1 and self.feedback and cfg.spiking_feedback == "encoder"
+            effect, consts = jump(l, "(1 - gamma)*w" if mixed else "w"), {**post_constants(l), "gamma": self.gamma}
             if f.plastic:
-                code = self.rules[f.name].neuron_trace_code(f.name, effect=jump(l), gate="plastic_post", deferred=True,
+                code = self.rules[f.name].neuron_trace_code(f.name, effect=effect, gate="plastic_post",
+                                                            deferred=self.deferred,
                                                             offset_variable=f.name in self.pre_offsets)
                 syn = b2.Synapses(groups[l - 1], groups[l], code.model, on_pre=code.on_pre, on_post=code.on_post,
-                                  namespace={**post_constants(l), **code.namespace}, name=f"st_{f.name}",
-                                  dtype=_WEIGHT_DTYPE)
-                syn.run_regularly("w += dw\ndw = 0", clock=clock_sample, when="start", name=f"st_{f.name}_express")
+                                  namespace={**consts, **code.namespace}, name=f"st_{f.name}", dtype=_WEIGHT_DTYPE)
+                if self.deferred:
+                    syn.run_regularly("w += dw\ndw = 0", clock=clock_sample, when="start", name=f"st_{f.name}_express")
             else:
-                syn = b2.Synapses(groups[l - 1], groups[l], "w : 1", on_pre=jump(l), name=f"st_{f.name}",
-                                  namespace=post_constants(l), dtype=_WEIGHT_DTYPE)
+                syn = b2.Synapses(groups[l - 1], groups[l], "w : 1", on_pre=effect, name=f"st_{f.name}",
+                                  namespace=consts, dtype=_WEIGHT_DTYPE)
             syns[f.name] = syn
         for g in self.feedback:
             lo = [layer.name for layer in cfg.layers].index(g.post)
@@ -456,7 +471,7 @@ class SpikingStack:
             syn = o["syns"][f.name]
             shape = np.shape(weights_in[f.name])
             w = np.array(syn.w[:], dtype=float).reshape(shape)
-            if f.plastic:
+            if f.plastic and self.deferred:
                 w += np.array(syn.dw[:], dtype=float).reshape(shape)
             out[f.name] = w
 
@@ -479,7 +494,7 @@ class SpikingStack:
                 events += spikes[l] * sizes[l - 1]
         for g in self.feedback:
             events += spikes[names.index(g.pre)] * sizes[names.index(g.post)]
-        block = StackBlock(out, counts_free, counts_all, int(sum(spikes)), int(events))
+        block = StackBlock(out, counts_free, counts_all, int(sum(spikes)), int(events), layer_spikes=spikes)
         # copies: brian2 2.11 returns monitor arrays as views into memory it may free
         block.spikes = [(np.array(m.i[:]), np.array(m.t[:] / b2_second())) for m in o["spike_mons"]] or None
         return block

@@ -223,10 +223,16 @@ def feedback(cfg, weights, l, rho_above):
 
 
 def feedback_weights(cfg, weights, l):
-    """The weights ``G_(l+1)`` of the feedback into layer ``l``: its own, or ``f_(l+1)^T`` when
-    ``feedback = 'transposed'`` (the weight-transport control)."""
+    """The weights ``G_(l+1)`` of the feedback into layer ``l``: its own, ``f_(l+1)^T`` when
+    ``feedback = 'transposed'`` (the weight-transport control), or the encoder ``f_1`` when
+    ``feedback = 'encoder'`` (an auto-encoder pair: the hidden target is the encoder's drive from the
+    nudged reconstruction; the twin's free phase takes the hidden drive as ``f_1(input)``, which the
+    Brian2 network's ``(1 - gamma) f_1(input) + gamma f_1(recon)`` equals when the reconstruction is
+    the input)."""
     if cfg.feedback == "transposed":
         return weights[cfg.forward(l + 1).name].T
+    if cfg.feedback == "encoder":
+        return weights[cfg.forward(1).name]
     return weights[cfg.feedback_into(l).name]
 
 
