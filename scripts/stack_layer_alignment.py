@@ -2,18 +2,22 @@
 
 One block of training digits (the first ``--block`` of the training pool; no validation or test digit
 is read) is presented ``--repetitions`` times to the Brian2 network at the definition's initial
-weights with plasticity on (:func:`spiking_bpdl.experiments.stack_alignment.update_alignment`). For
+weights (or, with ``--weights``, at a trained run's ``weights_<run>.npz``) with plasticity on (:func:`spiking_bpdl.experiments.stack_alignment.update_alignment`). For
 every plastic forward projection it records the cosine between the mean STDP change of the first
 ``k`` repetitions and the rate twin's update for the same weights and digits (``k = 1 ..
 repetitions``), the same cosine against the twin's update for shuffled labels (the control: what a
 label-blind change gives), the paired margin over the control with its standard error, and the cosine
 extrapolated to infinitely many repetitions. A hidden layer whose STDP only random-walks has a margin
-near 0; a margin several standard errors above 0 says its change follows the label-driven target::
+near 0; a margin several standard errors above 0 says its change follows the label-driven target.
+For the same weights and digits it also records, per projection, the cosine of the rate twin's
+target-prop update with the negative backprop gradient and with shuffled labels
+(:func:`spiking_bpdl.stack.train.alignment`)::
 
     python scripts/stack_layer_alignment.py classifier_mnist_deep --block 100 --repetitions 6 \\
         --out docs/results/stacks/classifier_mnist_deep/layer_alignment.json --png \\
         docs/results/stacks/classifier_mnist_deep/layer_alignment.png
 
+``--weights OUT/weights_spiking.npz`` measures after training;
 ``--set KEY=VALUE`` changes the definition; ``--feedback-gain 0`` cuts the feedback (the ablation whose
 hidden margins should fall to the control). The JSON records the configuration and the command.
 """
@@ -29,15 +33,32 @@ from spiking_bpdl.experiments import stack_alignment as sa
 from spiking_bpdl.provenance import script_provenance
 from spiking_bpdl.stack import twin
 from spiking_bpdl.stack.config import load_stack
-from spiking_bpdl.stack.train import load_splits
+from spiking_bpdl.stack.train import alignment, load_splits
 
 
-def measure(cfg, block, repetitions, seed, target="cython", feedback_gain=None):
+def load_weights(cfg, path):
+    """Every projection's weights from a run's ``weights_<run>.npz`` (checked against the definition)."""
+    from spiking_bpdl.errors import ConfigError
+
+    with np.load(path) as f:
+        stored = {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
+    init = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    for name, w in init.items():
+        if name not in stored or stored[name].shape != w.shape:
+            got = stored[name].shape if name in stored else "missing"
+            raise ConfigError(f"{path}: projection {name} of {cfg.name} needs shape {w.shape}, got {got}")
+    return {name: stored[name] for name in init}
+
+
+def measure(cfg, block, repetitions, seed, target="cython", feedback_gain=None, weights=None):
     """The per-layer figures of one :func:`~spiking_bpdl.experiments.stack_alignment.update_alignment` call
-    at the definition's initial weights (dict without arrays) and the full result (for the figure)."""
-    weights = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    at the definition's initial weights or at ``weights`` (dict without arrays) and the full result (for the
+    figure)."""
+    if weights is None:
+        weights = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
     data = load_splits(cfg, test=False)
     x, labels = data["x_train"][:block], data["l_train"][:block]
+    twin_vs_backprop = alignment(cfg, weights, x, twin.targets_of(cfg, x, labels), np.random.default_rng(seed))
     r = sa.update_alignment(cfg, weights, x, labels, repetitions, target=target, seed=seed,
                             feedback_gain=feedback_gain)
     layers = {}
@@ -46,12 +67,20 @@ def measure(cfg, block, repetitions, seed, target="cython", feedback_gain=None):
         layers[name] = {"cos": [float(v) for v in r["cos"][name]],
                         "cos_shuffled": [float(v) for v in r["cos_shuffled"][name]],
                         "margin_over_control": margin, "margin_se": se,
-                        "cos_limit": float(r["cos_limit"][name])}
+                        "cos_limit": float(r["cos_limit"][name]),
+                        "twin_cos_backprop": twin_vs_backprop[name]["cos"],
+                        "twin_cos_backprop_shuffled": twin_vs_backprop[name]["cos_shuffled"]}
     rates = {k: {"free_hz": float(np.mean(r["rates_free"][k])), "target_hz": float(np.mean(r["rates_target"][k]))}
              for k in r["rates_free"]}
     return {"block": block, "repetitions": repetitions, "seed": seed, "target": target,
             "feedback_gain": float(r["feedback_gain"]), "layers": layers, "rates": rates,
             "wall_s": float(r["wall_s"])}, r
+
+
+def _sha256(path):
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def main(argv=None):
@@ -63,12 +92,16 @@ def main(argv=None):
     ap.add_argument("--feedback-gain", type=float, default=None)
     ap.add_argument("--target", default="cython", choices=("cython", "numpy", "cpp_standalone"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weights", type=Path, help="a run's weights_<run>.npz (default: the initial weights)")
     ap.add_argument("--out", type=Path, required=True, help="JSON file")
     ap.add_argument("--png", type=Path, help="figure: cosine against repetitions, per projection")
     args = ap.parse_args(argv)
     cfg = load_stack(args.definition, args.overrides)
-    result, full = measure(cfg, args.block, args.repetitions, args.seed, args.target, args.feedback_gain)
+    weights = load_weights(cfg, args.weights) if args.weights is not None else None
+    result, full = measure(cfg, args.block, args.repetitions, args.seed, args.target, args.feedback_gain, weights)
     result.update(definition=str(args.definition), overrides=args.overrides, config=cfg.to_dict(),
+                  weights=str(args.weights) if args.weights is not None else "initial",
+                  weights_sha256=_sha256(args.weights) if args.weights is not None else None,
                   provenance=script_provenance(args, "scripts/stack_layer_alignment.py", argv))
     if args.png is not None:
         save_figure(sa.plot_update_alignment(full, title=f"{cfg.name}: one block of {args.block} digits"), args.png)

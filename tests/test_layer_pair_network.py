@@ -87,3 +87,24 @@ def test_a_layer_pair_maps_to_a_stack_with_every_spiking_setting():
     assert stack.layers[2].bias == tuple(float(b) for b in cfg.b_r)
     frozen = stack_from_layer_pair(_case("frozen_W_lr_half")[0])
     assert not frozen.projection("W").plastic and frozen.projection("V").plastic
+
+
+def test_encoder_feedback_is_the_encoder_and_needs_an_auto_encoder_pair():
+    from spiking_bpdl.errors import ConfigError
+    from spiking_bpdl.stack import twin
+    from spiking_bpdl.stack.config import load_stack, stack_from_layer_pair
+    from spiking_bpdl.stack.engine import feedback_weights
+
+    stack = stack_from_layer_pair(_case("online_contrastive")[0])
+    rng = np.random.default_rng(0)
+    weights = {"W": rng.normal(size=(49, 12)), "V": rng.normal(size=(12, 49)), "Wfb": np.zeros((49, 12))}
+    assert twin.feedback_weights(stack, weights, 1) is weights["W"]
+    np.testing.assert_array_equal(feedback_weights(stack, weights, weights)["Wfb"], weights["W"])
+    classifier = load_stack(REPO / "networks" / "classifier_small.toml")
+    for key, field in (("spiking.feedback", "spiking_feedback"), ("stack.feedback", "feedback")):
+        with pytest.raises(ConfigError, match=rf"{key}: 'encoder' feedback .* needs an auto-encoder pair"):
+            dataclasses.replace(classifier, **{field: "encoder"})
+    for key, field in (("weight_updates", "weight_updates"), ("top_window", "top_window"),
+                       ("trace_reset", "trace_reset")):
+        with pytest.raises(ConfigError, match=rf"spiking.{key}: unknown value 'sometimes'"):
+            dataclasses.replace(classifier, **{field: "sometimes"})

@@ -97,3 +97,23 @@ def test_the_layer_alignment_script_records_every_layer_with_its_command(tmp_pat
         assert d["feedback_gain"] == (3.0 if gain is None else 0.0)  # classifier_small's gamma, or the cut
         assert d["config"]["name"] == "classifier_small"
         assert d["provenance"]["command"].startswith("python scripts/stack_layer_alignment.py classifier_small")
+        for layer in d["layers"].values():  # the twin's update against backprop's gradient, same weights and digits
+            assert -1 <= layer["twin_cos_backprop"] <= 1 and -1 <= layer["twin_cos_backprop_shuffled"] <= 1
+    # after training: the weights of a run's file are the ones measured (here: the initial ones, scaled)
+    cfg = module.load_stack("classifier_small")
+    init = module.twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    np.savez(tmp_path / "weights_spiking.npz", **{k: 2 * v for k, v in init.items()})
+    loaded = module.load_weights(cfg, tmp_path / "weights_spiking.npz")
+    assert all(np.array_equal(loaded[k], 2 * init[k]) for k in init)
+    argv = ["classifier_small", "--block", "20", "--repetitions", "2", "--weights", str(tmp_path / "weights_spiking.npz"),
+            "--out", str(tmp_path / "trained.json")]
+    assert module.main(argv) == 0
+    trained, initial = (json.loads((tmp_path / n).read_text()) for n in ("trained.json", "on.json"))
+    assert trained["weights"].endswith("weights_spiking.npz") and initial["weights"] == "initial"
+    assert len(trained["weights_sha256"]) == 64 and initial["weights_sha256"] is None
+    assert trained["layers"]["W2"]["twin_cos_backprop"] != initial["layers"]["W2"]["twin_cos_backprop"]
+    np.savez(tmp_path / "bad.npz", W1=init["W1"][:5])
+    from spiking_bpdl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="projection W1 of classifier_small needs shape"):
+        module.load_weights(cfg, tmp_path / "bad.npz")
