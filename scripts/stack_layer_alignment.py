@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from spiking_bpdl._io import save_figure, write_json
+from spiking_bpdl.data import sha256_file
 from spiking_bpdl.experiments import stack_alignment as sa
 from spiking_bpdl.provenance import script_provenance
 from spiking_bpdl.stack import twin
@@ -77,12 +78,6 @@ def measure(cfg, block, repetitions, seed, target="cython", feedback_gain=None, 
             "wall_s": float(r["wall_s"])}, r
 
 
-def _sha256(path):
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("definition")
@@ -101,7 +96,7 @@ def main(argv=None):
     result, full = measure(cfg, args.block, args.repetitions, args.seed, args.target, args.feedback_gain, weights)
     result.update(definition=str(args.definition), overrides=args.overrides, config=cfg.to_dict(),
                   weights=str(args.weights) if args.weights is not None else "initial",
-                  weights_sha256=_sha256(args.weights) if args.weights is not None else None,
+                  weights_sha256=sha256_file(args.weights) if args.weights is not None else None,
                   provenance=script_provenance(args, "scripts/stack_layer_alignment.py", argv))
     if args.png is not None:
         save_figure(sa.plot_update_alignment(full, title=f"{cfg.name}: one block of {args.block} digits"), args.png)

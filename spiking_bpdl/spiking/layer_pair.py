@@ -160,13 +160,15 @@ class SpikingLayerPair:
         -------
         BlockResult
         """
+        from ..stack.engine import feedback_weights
+
         cfg = self.cfg
         x_in = np.asarray(x_in, dtype=float)
         x_clean = np.asarray(x_clean, dtype=float)
         if x_in.shape != (self.block, cfg.n_in) or x_clean.shape != x_in.shape:
             raise ConfigError(f"a block needs ({self.block}, {cfg.n_in}) images, got {x_in.shape}")
-        res = self.stack.run_block(x_in, x_clean, {"W": W, "V": V, "Wfb": W}, learn=learn, seed=seed,
-                                   lr_scale=lr_scale, rng=rng)
+        weights = feedback_weights(self.stack_cfg, {"W": W, "V": V}, initial=None)  # Wfb carries W
+        res = self.stack.run_block(x_in, x_clean, weights, learn=learn, seed=seed, lr_scale=lr_scale, rng=rng)
         spikes = dict(zip(("inp", "hidden", "recon"), res.spikes)) if res.spikes else None
         return BlockResult(res.weights["W"], res.weights["V"], res.counts_free[1], res.counts_all[1],
                            res.counts_free[0], res.n_spikes, res.synaptic_events, hidden_all=res.counts_all[0],

@@ -797,7 +797,8 @@ def stack_from_layer_pair(pair, overrides=()):
     projections = (forward("W", "input", "hidden", pair.w_init_std), forward("V", "hidden", "recon", pair.v_init_std),
                    ProjSpec("Wfb", "recon", "hidden", "feedback", init="zero"))
     training = {k: getattr(pair, k) for k in ("minibatch", "eval_every", "test_samples", "lr_decay_samples")}
-    training["validation_samples"] = pair.validation_samples or 10000
+    if pair.validation_samples is not None:  # None (a sixth of the split) keeps the field's default
+        training["validation_samples"] = pair.validation_samples
     training["train_pool"] = pair.train_pool
     training["samples"] = min(pair.samples, pair.train_pool)
     return StackConfig(
