@@ -288,7 +288,8 @@ _RENAMED = {"classifier_mnist": "classifier_mnist_rate", "classifier_mnist_deep"
 _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden_learning_target_feedback",
            "hidden_learning_target_feedback_gain2")
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
-_TRAIN_DIRS = ("classifier_mnist_trace_reset_onset", "classifier_mnist", "classifier_mnist_transposed",
+_TRAIN_DIRS = ("classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset", "classifier_mnist",
+               "classifier_mnist_transposed",
                "classifier_mnist_deep", "classifier_small")
 # When the STDP traces restart ([spiking] trace_reset): the one spiking setting that differs between rows
 _TRACE_RESET = {"sample": "traces from each sample's start", "onset": "traces from the plasticity onset"}
@@ -309,11 +310,14 @@ def _train_rows(folder, pct):
     rows = []
     for _, stem, d, path in sorted(runs):
         try:
-            frozen = f", {' + '.join(d['frozen'])} frozen" if d["frozen"] else ""
+            # the run's name lists every frozen projection (feedback included); the JSON's "frozen" the forward ones
+            named = stem.split("_frozen-", 1)[1].split("-") if "_frozen-" in stem else d["frozen"]
+            frozen = f", {' + '.join(named)} frozen" if named else ""
             name = d["config"]["name"]
             if d["backend"] == "spiking":
-                control = (", feedback through W2ᵀ (weight transport, a control)"
-                           if d["config"].get("spiking_feedback") == "transposed" else "")
+                control = {"transposed": ", feedback through W2ᵀ (weight transport, a control)",
+                           "reciprocal": ", feedback learnt by mirrored STDP (reciprocal)"}.get(
+                               d["config"].get("spiking_feedback"), "")
                 reset = _TRACE_RESET[d["config"].get("trace_reset", "sample")]
                 what = (f"spiking (Brian2, pair STDP, {reset}{control}){frozen}: its own output spikes / "
                         "a rate pass of its weights")

@@ -371,6 +371,14 @@ class PairSTDP:
         -------
         SynapseCode
         """
+        model, acc, g, potentiation, ns = self._trace_parts(name, gate, deferred, offset_variable, "apre_pre")
+        on_pre = ([effect] if effect else []) + [f"{acc} -= {g}A_minus_{name}*apost_post"]
+        return SynapseCode(model=model, on_pre="\n".join(on_pre), on_post=potentiation, namespace=ns)
+
+    def _trace_parts(self, name, gate, deferred, offset_variable, pre_trace):
+        """What :meth:`neuron_trace_code` and :meth:`reciprocal_trace_code` share: the checks, the model,
+        the accumulator, the gate factor, the potentiation statement (``A_plus`` times the forward's
+        pre-synaptic trace ``pre_trace`` less the centring offset) and the namespace."""
         if self.nearest:
             raise ConfigError("per-neuron traces need all-to-all pairing (nearest=False)")
         if offset_variable and self.pre_offset:
@@ -378,17 +386,46 @@ class PairSTDP:
         g = f"{gate}*" if gate else ""
         acc = "dw" if deferred else "w"
         model = "w : 1\ndw : 1" if deferred else "w : 1"
-        on_pre = ([effect] if effect else []) + [f"{acc} -= {g}A_minus_{name}*apost_post"]
         ns = {f"A_plus_{name}": self.A_plus, f"A_minus_{name}": self.A_minus}
         if offset_variable:
             model += "\nx_tar : 1 (constant)"
-            on_post = f"{acc} += {g}A_plus_{name}*(apre_pre - x_tar)"
+            potentiation = f"{acc} += {g}A_plus_{name}*({pre_trace} - x_tar)"
         elif self.pre_offset:
-            on_post = f"{acc} += {g}A_plus_{name}*(apre_pre - x_tar_{name})"
+            potentiation = f"{acc} += {g}A_plus_{name}*({pre_trace} - x_tar_{name})"
             ns[f"x_tar_{name}"] = self.pre_offset
         else:
-            on_post = f"{acc} += {g}A_plus_{name}*apre_pre"
-        return SynapseCode(model=model, on_pre="\n".join(on_pre), on_post=on_post, namespace=ns)
+            potentiation = f"{acc} += {g}A_plus_{name}*{pre_trace}"
+        return model, acc, g, potentiation, ns
+
+    def reciprocal_trace_code(self, name, effect="", gate=None, deferred=False, offset_variable=False):
+        """Brian2 code of the *reciprocal* synapse of :meth:`neuron_trace_code`: the synapse that runs
+        back from the forward synapse's post-synaptic neuron ``j`` to its pre-synaptic neuron ``i``
+        and changes, at every spike pair, by exactly what the forward synapse ``i -> j`` changes by.
+
+        The window is the forward's mirrored in time (for this synapse a pre spike that follows its
+        post spike potentiates), and the gate is the forward's, held by the forward's post-synaptic
+        group, which is this synapse's pre-synaptic group (pass ``gate='plastic_pre'`` where the
+        forward passes ``'plastic_post'``). It reads the same per-neuron traces (the forward's
+        pre-synaptic group's ``apre``, now ``apre_post``; its post-synaptic group's ``apost``, now
+        ``apost_pre``), so for the same spikes ``g[j, i]`` and ``f[i, j]`` receive the same sums: the
+        feedback learns the transpose of the forward's change (Kolen & Pollack 1994) from its own pre
+        and post spikes only, without reading the forward weights. With the forward's centring offset
+        ``x_tar`` (one number, or per synapse with ``offset_variable``: the offset of this synapse's
+        *post*-synaptic neuron, the forward's pre) each spike of the pre-synaptic group takes
+        ``A_plus x_tar`` as the forward's post spikes do.
+
+        Parameters
+        ----------
+        name, effect, gate, deferred, offset_variable
+            As :meth:`neuron_trace_code`.
+
+        Returns
+        -------
+        SynapseCode
+        """
+        model, acc, g, potentiation, ns = self._trace_parts(name, gate, deferred, offset_variable, "apre_post")
+        on_pre = "\n".join(([effect] if effect else []) + [potentiation])
+        return SynapseCode(model=model, on_pre=on_pre, on_post=f"{acc} -= {g}A_minus_{name}*apost_pre", namespace=ns)
 
     def to_dict(self):
         """Plain-JSON description (times in ms)."""

@@ -81,6 +81,9 @@ def test_shipped_classifiers_load():
     # the spiking classifier learns by pair STDP on every forward projection; the twin's screen by rate rules
     assert all(p.rule == "pair" for p in spiking.projections if p.role == "forward")
     assert all(p.rule == "rate" for p in one.projections if p.role == "forward")
+    # its feedback G2 learns by W2's rule, mirrored (reciprocal), in the twin and in Brian2
+    assert spiking.feedback == spiking.spiking_feedback == "reciprocal"
+    assert spiking.projection("G2").plasticity == spiking.projection("W2").plasticity
 
 
 def test_an_unset_key_takes_the_config_fields_default():
@@ -447,3 +450,35 @@ def test_accuracy_curves_tell_each_ablation_apart():
     fig = plot_accuracy_curves(runs)
     own = {line.get_label(): line.get_marker() for line in fig.axes[0].lines if "own spikes" in line.get_label()}
     assert len(own) == 3 and len(set(own.values())) == 3
+
+
+def test_reciprocal_feedback_carries_the_forward_change_transposed():
+    """feedback = 'reciprocal': every minibatch gives G2 the forward W2's update transposed (the product
+    of the feedback synapse's own pre-synaptic rate change and post-synaptic rate), so after training
+    G2 - W2^T is still its initial value while G2, random at the start, has come into line with W2^T;
+    a plastic feedback that names another rule is refused."""
+    doc = small_doc((24,))
+    doc["projections"]["G2"]["plasticity"] = "r2"  # the forward W2's rule
+    doc["projections"]["G2"]["weight"]["std"] = 0.01  # small random weights, as the spiking classifiers'
+    doc["projections"]["W2"]["weight"]["std"] = 0.01
+    doc["stack"].update(feedback="reciprocal", hidden_target="current", centering="pre")
+    cfg = stack_from_data(doc, "small.toml")
+    rng = np.random.default_rng(3)
+    w0 = twin.init_weights(cfg, np.random.default_rng(0))
+    x = rng.random((20, 49))
+    updates, _ = twin.target_prop_updates(cfg, w0, x, twin.targets_of(cfg, x, rng.integers(0, 10, 20)))
+    np.testing.assert_array_equal(updates["G2"], updates["W2"].T)
+    res = train(cfg, "target_prop", load_splits(cfg), seed=0, dtype=np.float64)
+    G, W = res["weights"]["G2"], res["weights"]["W2"]
+    np.testing.assert_allclose(G - W.T, w0["G2"] - w0["W2"].T, rtol=0, atol=1e-12)
+
+    def cos(a, b):
+        return float(np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    # unrelated 240-entry matrices have cosines of about +-1/sqrt(240) = 0.065; with the learnt part D
+    # carried into both, cos(G, W^T) ~ |D|^2 / (|D|^2 + |W0|^2) = 0.79 here (|D| = 1.9 |W0|)
+    assert abs(cos(w0["G2"], w0["W2"].T)) < 0.25
+    assert cos(G, W.T) > 0.7
+    doc["projections"]["G2"]["plasticity"] = "g2"
+    with pytest.raises(ConfigError, match="G2.plasticity: reciprocal feedback learns by the rule of W2"):
+        stack_from_data(doc, "small.toml")

@@ -33,9 +33,15 @@ def _run(cfg, data, **kw):
     return train_spiking(cfg, data, target="cython", progress=False, **kw)
 
 
+RECIPROCAL = ["stack.feedback=reciprocal", "spiking.feedback=reciprocal", "projections.G2.plasticity=stdp_W2"]
+
+
 @pytest.mark.slow
-def test_resume_continues_exactly_as_an_uninterrupted_run(tiny, tmp_path):
+@pytest.mark.parametrize("feedback", ["random", "reciprocal"])
+def test_resume_continues_exactly_as_an_uninterrupted_run(tiny, tmp_path, feedback):
     cfg, data = tiny
+    if feedback == "reciprocal":  # the feedback's learnt weights travel in the checkpoint too
+        cfg = load_stack("classifier_small", TINY + RECIPROCAL)
     whole = _run(cfg, data, out=tmp_path / "a")
     first = _run(cfg, data, out=tmp_path / "b", max_blocks=2)
     assert not first["complete"] and first["samples"] == 50
@@ -63,6 +69,22 @@ def test_frozen_projections_keep_their_initial_weights_and_the_others_learn(tiny
     change = np.abs(r["weights"]["W2"] - initial["W2"])
     assert change.max() > 0 and np.count_nonzero(change) > change.size // 2
     # random feedback: the feedback synapses carry the fixed initial G2
+    np.testing.assert_array_equal(r["weights"]["G2"], initial["G2"])
+
+
+def test_reciprocal_feedback_is_carried_from_block_to_block(tiny):
+    """With [spiking] feedback = "reciprocal" the engine carries G2 as its STDP left it: over four blocks
+    (two passes) G2's change is W2's change transposed (each block's weights are single precision in
+    Brian2: one rounding of each per block); frozen, G2 keeps its initial weights."""
+    _, data = tiny
+    cfg = load_stack("classifier_small", TINY + RECIPROCAL)
+    r = _run(cfg, data)
+    initial = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    dW2, dG2 = r["weights"]["W2"] - initial["W2"], r["weights"]["G2"] - initial["G2"]
+    assert np.abs(dW2).max() > 0.2 * np.abs(initial["W2"]).max()  # W2 learnt
+    scale = np.abs(initial["W2"]).max() + np.abs(initial["G2"]).max() + np.abs(dW2).max()
+    np.testing.assert_allclose(dG2, dW2.T, rtol=0, atol=4 * 4 * 2.0**-24 * scale)
+    r = _run(freeze(cfg, ["G2"]), data)
     np.testing.assert_array_equal(r["weights"]["G2"], initial["G2"])
 
 

@@ -251,3 +251,59 @@ def test_pair_rules_of_a_definition(tmp_path):
     path.write_text(bad)
     with pytest.raises(ConfigError, match="stdp2: projection W2 learns by rule 'rate'; the spiking backend needs"):
         stdp_rules(load_stack(path))
+
+
+@pytest.mark.parametrize("offset", ["none", "scalar", "per neuron"])
+def test_reciprocal_feedback_learns_the_transpose_of_the_forward_change(tiny, offset):
+    """``[spiking] feedback = "reciprocal"``: the feedback synapse output j -> hidden i runs the forward
+    W2's STDP mirrored in time, gated by the output layer's gate, so over a block its change is W2's
+    change transposed (single-precision rounding apart), from its own spikes only; W2's change is itself
+    the gated pair sum of the spikes (the test above), and the block's feedback is live (the feedback's
+    weights change during it, so a wrong sign or window would not match). With W2 pre-centred (one offset,
+    or one per hidden neuron) every output spike takes the same offset in both synapses. A frozen
+    feedback stays out of the result."""
+    import dataclasses
+
+    from spiking_bpdl.codegen import use_target
+    from spiking_bpdl.stack.network import SpikingStack
+
+    G2 = next(p for p in tiny.projections if p.name == "G2")
+    W2 = next(p for p in tiny.projections if p.name == "W2")
+    plastic_g = dataclasses.replace(G2, plasticity=W2.plasticity, rule=W2.rule, eta=W2.eta, stdp=W2.stdp)
+    cfg = dataclasses.replace(tiny, spiking_feedback="reciprocal", feedback="reciprocal",
+                              projections=tuple(plastic_g if p.name == "G2" else p for p in tiny.projections))
+    block = 3
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(0, 1, (block, 16)), np.eye(10)[[1, 4, 8]]
+    w0 = _weights(cfg, 2)
+    rules, pre_offsets = dict(RULES), {}
+    if offset == "scalar":
+        rules["W2"] = rules["W2"].replace(pre_offset=0.7)
+    elif offset == "per neuron":
+        pre_offsets = {"W2": np.linspace(0.2, 1.2, cfg.layers[1].size)}
+    with use_target("numpy"):
+        sim = SpikingStack(cfg, rules, block, target="numpy", feedback_gain=0.5, pre_offsets=pre_offsets)
+        res = sim.run_block(x, y, w0, learn=True, seed=6, lr_scale=0.9)
+    dW2, dG2 = res.weights["W2"] - w0["W2"], res.weights["G2"] - w0["G2"]
+    assert np.abs(dW2).max() > 5 * RULES["W2"].A_plus  # many gated pairs
+    scale = np.abs(w0["W2"]).max() + np.abs(w0["G2"]).max() + np.abs(dW2).max()
+    np.testing.assert_allclose(dG2, dW2.T, rtol=0, atol=2 * (1 + block) * 2.0**-24 * scale)
+    # the control: the same block with the feedback frozen leaves G2 to the caller
+    frozen = dataclasses.replace(cfg, projections=tiny.projections)
+    with use_target("numpy"):
+        sim = SpikingStack(frozen, RULES, block, target="numpy", feedback_gain=0.5)
+        assert "G2" not in sim.run_block(x, y, w0, learn=True, seed=6, lr_scale=0.9).weights
+
+
+def test_reciprocal_feedback_names_its_forward_rule(tiny):
+    """A learning reciprocal feedback must name its forward projection's [plasticity] table (one rule for
+    both): another table is a one-line error naming the key."""
+    import dataclasses
+
+    from spiking_bpdl.errors import ConfigError
+
+    W1 = next(p for p in tiny.projections if p.name == "W1")
+    wrong = tuple(dataclasses.replace(p, plasticity=W1.plasticity, rule=W1.rule, eta=W1.eta, stdp=W1.stdp)
+                  if p.name == "G2" else p for p in tiny.projections)
+    with pytest.raises(ConfigError, match=r"projections\.G2\.plasticity: reciprocal feedback learns by the rule of W2"):
+        dataclasses.replace(tiny, spiking_feedback="reciprocal", projections=wrong)

@@ -39,8 +39,18 @@ BACKENDS = {"spiking": None, "rate": "target_prop", "backprop": "backprop"}
 
 
 def hidden_projections(cfg):
-    """Forward projections into hidden layers (``f_1 .. f_(n-1)``): what the frozen-hidden ablation freezes."""
-    return [cfg.forward(l).name for l in range(1, cfg.depth)]
+    """What the frozen-hidden ablation freezes: the forward projections into hidden layers (``f_1 ..
+    f_(n-1)``) and the feedback projections into them that learn (reciprocal feedback).
+
+    The feedback exists to train the hidden layers; left learning next to a frozen hidden layer, a
+    reciprocal ``g_2`` grows toward ``f_2^T`` and closes a free-phase loop output -> hidden -> output that
+    the frozen layer cannot compensate (measured on MNIST: the own read-out falls to 15 %,
+    ``docs/stacks.md``), which would make the ablation a broken network rather than a network
+    without hidden learning. Fixed feedback is not listed (freezing it changes nothing).
+    """
+    hidden = [cfg.forward(l).name for l in range(1, cfg.depth)]
+    feedback = [g.name for l in range(1, cfg.depth) if (g := cfg.feedback_into(l)) is not None and g.plastic]
+    return hidden + feedback
 
 
 def confusion_matrix(labels, predictions, n_classes=10):

@@ -50,8 +50,11 @@ TARGETS = ("input", "label")
 #: (weight transport: a control that is not biologically plausible, which makes
 #: ``hidden_target = 'current'`` backprop to first order in the nudge), or -- an auto-encoder pair only --
 #: the encoder ``f_1`` itself applied to the reconstruction (the layer pair's scheme: the hidden target is
-#: ``f`` of the reconstruction, so no second set of weights is needed).
-FEEDBACK_MODES = ("trained", "random", "mirror", "transposed", "encoder")
+#: ``f`` of the reconstruction, so no second set of weights is needed), or ``reciprocal``: ``g_(l+1)`` learns
+#: with the forward update of ``f_(l+1)`` transposed (Kolen & Pollack 1994; Akrout et al. 2019), which each
+#: feedback synapse computes from its own pre and post activity, so ``G - f^T`` stays at its initial value
+#: while the learnt part of ``f`` is carried into ``G``.
+FEEDBACK_MODES = ("trained", "random", "mirror", "transposed", "encoder", "reciprocal")
 #: How a hidden layer's target is formed from the feedback: in rate space (Lee et al. 2015) or as a current.
 HIDDEN_TARGETS = ("rate", "current")
 #: Hidden forward updates: plain rate rule, or a covariance rule centred on the pre- or post-synaptic side.
@@ -61,9 +64,12 @@ FEEDBACK_PHASES = ("both", "target")
 #: Feedback weights on the spiking backend (``[spiking] feedback``): the fixed initial ``g`` (feedback
 #: alignment), the transpose of the forward weights above, refreshed every block (weight transport), or
 #: (an auto-encoder pair) the encoder's own weights ``f_1``, refreshed every block: the reconstruction is
-#: encoded again, and the hidden drive is ``(1 - gamma) f_1(input) + gamma f_1(reconstruction)``.
-#: Feedback trained by plasticity is rate-twin only.
-SPIKING_FEEDBACK = ("random", "transposed", "encoder")
+#: encoded again, and the hidden drive is ``(1 - gamma) f_1(input) + gamma f_1(reconstruction)``; or
+#: ``reciprocal``: the feedback synapses learn by their forward projection's pair STDP with the window
+#: mirrored in time, gated by the forward's gate, so every spike pair changes ``g[j, i]`` exactly as it
+#: changes ``f[i, j]`` (no weight transport: each synapse sees only its own pre and post spikes).
+#: The denoising (``trained``) and noise-driven (``mirror``) feedback rules are rate-twin only.
+SPIKING_FEEDBACK = ("random", "transposed", "encoder", "reciprocal")
 #: When a sample's STDP changes reach the weights (``[spiking] weight_updates``): when the next sample
 #: starts (a change cannot move the rates its own sample's pairings read), or at once, spike by spike.
 WEIGHT_UPDATES = ("per_sample", "online")
@@ -188,7 +194,8 @@ class StackConfig:
         ``beta``: the top layer's teacher current ``beta (y - rho_top / target_rate)`` in threshold units.
     target_rate : float
         Rate (Hz) of a top neuron that codes 1 (``y = 1``).
-    feedback : {'trained', 'random'}
+    feedback : str
+        One of ``FEEDBACK_MODES`` (the rate twin's feedback).
     hidden_target : {'rate', 'current'}
         ``rate``: ``rho_l^ = rho_l + g(rho_(l+1)^) - g(rho_(l+1))`` (Lee et al. 2015); ``current``: the
         difference of the feedback units' input currents is injected into layer ``l``,
@@ -211,7 +218,7 @@ class StackConfig:
         (a covariance rule; the mean stands for a slow running average of the rate).
     feedback_decay : float
         ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
-    spiking_feedback : {'random', 'transposed', 'encoder'}
+    spiking_feedback : {'random', 'transposed', 'encoder', 'reciprocal'}
         ``[spiking] feedback``: the feedback weights of the Brian2 network (``SPIKING_FEEDBACK``).
     tau_filter : float
         ``[spiking] tau_filter`` (s): time constant of the top layer's filtered rate in its teacher current.
@@ -416,6 +423,14 @@ class StackConfig:
             if mode == "encoder" and not (self.target == "input" and self.depth == 2):
                 bad(key, "'encoder' feedback (the encoder applied to the reconstruction) needs an auto-encoder "
                     "pair: stack.target = 'input' and two LIF layers")
+        if "reciprocal" in (self.feedback, self.spiking_feedback):
+            # the feedback's update is its forward projection's, transposed: one rule for both (a frozen
+            # forward projection has no update, so its feedback stays fixed whatever it names)
+            for l in range(1, self.depth):
+                g, f = self.feedback_into(l), self.forward(l + 1)
+                if g is not None and g.plastic and f.plastic and g.plasticity != f.plasticity:
+                    bad(f"projections.{g.name}.plasticity", f"reciprocal feedback learns by the rule of {f.name}: "
+                        f"name its table ({f.plasticity!r}) or leave {g.name} frozen, got {g.plasticity!r}")
         if self.readout_samples % self.block:
             bad("spiking.readout_samples", f"must be a multiple of spiking.block ({self.block}), "
                 f"got {self.readout_samples}")

@@ -4,8 +4,9 @@ The Brian2 network (:class:`~spiking_bpdl.stack.network.SpikingStack`) presents 
 digits per ``run()`` (one ``device.run(run_args=...)`` of a once-compiled project on
 ``cpp_standalone``); its weights change only through the synapses' STDP code and the per-sample
 flush. Between blocks the engine only carries the weights forward: it sets the feedback
-synapses' weights (the fixed initial ``g`` or the transposed forward weights above, ``[spiking]
-feedback``) and keeps frozen projections at their initial values.
+synapses' weights (the fixed initial ``g``, the transposed forward weights above, or -- ``[spiking]
+feedback = "reciprocal"`` -- the feedback's own weights as its STDP left them) and keeps frozen
+projections at their initial values.
 
 Everything random is drawn from ``(seed, samples done)``: the digit order of every pass, each
 block's Brian2 seed and encoder phases, and the read-out blocks. A run resumed from its
@@ -155,8 +156,9 @@ def feedback_weights(cfg, weights, initial):
     Returns
     -------
     dict of str to ndarray
-        ``weights`` with each feedback projection ``g_(l+1)`` set to ``initial[g]`` (``random``), to
-        the transpose of the forward projection ``f_(l+1)`` (``transposed``), or to the encoder ``f_1``
+        ``weights`` with each feedback projection ``g_(l+1)`` set to ``initial[g]`` (``random``, and a
+        frozen ``g`` of ``reciprocal``), kept at its learnt ``weights[g]`` (a plastic ``g`` of
+        ``reciprocal``), to the transpose of the forward projection ``f_(l+1)`` (``transposed``), or to the encoder ``f_1``
         (``encoder``, an auto-encoder pair: reconstruction neuron ``i`` reaches hidden neuron ``j``
         through ``f_1[i, j]``).
     """
@@ -170,6 +172,8 @@ def feedback_weights(cfg, weights, initial):
             out[g.name] = np.asarray(weights[above.name]).T
         elif cfg.spiking_feedback == "encoder":
             out[g.name] = np.asarray(weights[cfg.forward(1).name])
+        elif cfg.spiking_feedback == "reciprocal" and g.plastic:
+            out[g.name] = weights[g.name]  # learnt by its own STDP, carried from block to block
         else:
             out[g.name] = initial[g.name]
     return out

@@ -12,8 +12,11 @@ from its rule's :class:`~spiking_bpdl.plasticity.PairSTDP` (:meth:`~spiking_bpdl
 :meth:`~spiking_bpdl.plasticity.PairSTDP.neuron_trace_code`): all-to-all pairs on per-neuron
 traces, signed and unbounded weights, every change multiplied by the post-synaptic layer's gate.
 A feedback projection ``g_(l+1)`` (``L(l+1) -> L(l)``) carries spikes down with gain ``gamma``;
-its weights are fixed during a block and set by the caller for every block (the transposed
-forward weights of the layer above, or fixed random weights).
+its weights are set by the caller for every block (the transposed forward weights of the layer
+above, or fixed random weights) and fixed during it, except with ``[spiking] feedback =
+"reciprocal"``: then a plastic ``g_(l+1)`` learns by ``f_(l+1)``'s pair STDP mirrored in time
+(:meth:`~spiking_bpdl.plasticity.PairSTDP.reciprocal_trace_code`), so every spike pair changes
+``g[j, i]`` as it changes ``f[i, j]``.
 
 Why this learns the hidden layers: the teacher current changes the top layer's rates between
 the free and the target phase; the feedback carries that change down, so every hidden layer's
@@ -95,7 +98,8 @@ class StackBlock:
     Attributes
     ----------
     weights : dict of str to ndarray
-        Forward weights after the block (the pending changes of the last sample included).
+        Forward weights after the block (the pending changes of the last sample included), and the
+        weights of every feedback projection that learns (reciprocal feedback).
     counts_free : list of ndarray
         Per LIF layer ``l = 1 .. n`` (index ``l - 1``): spike counts per sample in the free-phase
         window ``[onset, free_phase)``, shape (block, size).
@@ -203,6 +207,15 @@ class SpikingStack:
                 if not f.plastic or self.pre_offsets[f.name].shape != (size,):
                     raise ConfigError(f"{cfg.path}: pre_offsets[{f.name!r}]: one offset per neuron of "
                                       f"{cfg.layers[l - 1].name} ({size}) for a plastic projection")
+        # Reciprocal feedback (by name -> its forward projection f_(l+1)): learns by f_(l+1)'s rule, mirrored.
+        # A frozen feedback, or one whose forward projection is frozen, keeps fixed weights.
+        self.reciprocal = {}
+        if cfg.spiking_feedback == "reciprocal":
+            names = [layer.name for layer in cfg.layers]
+            for g in self.feedback:
+                above = self.forward[names.index(g.pre)]
+                if g.plastic and above.plastic:
+                    self.reciprocal[g.name] = above.name
         # Every layer has one incoming and at most one outgoing forward projection, so its post trace
         # (apost) belongs to f_l and its pre trace (apre) to f_(l+1): no two rules share a trace.
         self._gates = phase_gates(cfg.free_phase, cfg.target_phase, cfg.plasticity_onset, cfg.cycles, cfg.dt)
@@ -374,8 +387,19 @@ class SpikingStack:
             factor = "gamma*w"
             if self.feedback_phases == "target":
                 factor, fb_ns["st_target_on"] = "gamma*st_target_on(t)*w", ta["target_on"]
-            syn = b2.Synapses(groups[lo + 1], groups[lo], "w : 1", on_pre=jump(lo, factor), namespace=fb_ns,
-                              name=f"st_{g.name}", dtype=_WEIGHT_DTYPE)
+            above = self.forward[lo + 1]
+            if g.name in self.reciprocal:
+                # the forward f_(l+1)'s STDP mirrored: same pairs, same gate (the upper layer's), transposed change
+                code = self.rules[above.name].reciprocal_trace_code(
+                    g.name, effect=jump(lo, factor), gate="plastic_pre", deferred=self.deferred,
+                    offset_variable=above.name in self.pre_offsets)
+                syn = b2.Synapses(groups[lo + 1], groups[lo], code.model, on_pre=code.on_pre, on_post=code.on_post,
+                                  namespace={**fb_ns, **code.namespace}, name=f"st_{g.name}", dtype=_WEIGHT_DTYPE)
+                if self.deferred:
+                    syn.run_regularly("w += dw\ndw = 0", clock=clock_sample, when="start", name=f"st_{g.name}_express")
+            else:
+                syn = b2.Synapses(groups[lo + 1], groups[lo], "w : 1", on_pre=jump(lo, factor), namespace=fb_ns,
+                                  name=f"st_{g.name}", dtype=_WEIGHT_DTYPE)
             syns[g.name] = syn
         for name, syn in syns.items():
             syn.connect()
@@ -383,6 +407,9 @@ class SpikingStack:
             if name in self.pre_offsets:
                 # all-to-all synapses are ordered pre-major, as the (pre, post) weight matrix raveled
                 syn.x_tar = np.repeat(self.pre_offsets[name], syn.target.N)
+            elif name in self.reciprocal and self.reciprocal[name] in self.pre_offsets:
+                # the reciprocal synapse j -> i takes the offset of its post neuron i (the forward's pre)
+                syn.x_tar = np.tile(self.pre_offsets[self.reciprocal[name]], syn.source.N)
         if self.target == "cpp_standalone":
             from ..codegen import seed_from_run_args
 
@@ -474,6 +501,12 @@ class SpikingStack:
             if f.plastic and self.deferred:
                 w += np.array(syn.dw[:], dtype=float).reshape(shape)
             out[f.name] = w
+        for name in self.reciprocal:
+            syn = o["syns"][name]
+            w = np.array(syn.w[:], dtype=float)
+            if self.deferred:
+                w += np.array(syn.dw[:], dtype=float)
+            out[name] = w.reshape(np.shape(weights_in[name]))
 
         def per_sample(mon, group, name):
             return counts_per_sample(getattr(mon, name)[:], getattr(group, name)[:], per, self.block)
@@ -494,6 +527,8 @@ class SpikingStack:
                 events += spikes[l] * sizes[l - 1]
         for g in self.feedback:
             events += spikes[names.index(g.pre)] * sizes[names.index(g.post)]
+            if g.name in self.reciprocal:
+                events += spikes[names.index(g.post)] * sizes[names.index(g.pre)]
         block = StackBlock(out, counts_free, counts_all, int(sum(spikes)), int(events), layer_spikes=spikes)
         # copies: brian2 2.11 returns monitor arrays as views into memory it may free
         block.spikes = [(np.array(m.i[:]), np.array(m.t[:] / b2_second())) for m in o["spike_mons"]] or None

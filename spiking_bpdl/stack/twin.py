@@ -31,7 +31,12 @@ quality of the learnt feedback from the rest of the scheme). ``feedback = 'mirro
 without weight transport toward ``f^T`` (up to a positive scale): noise ``eps`` in layer ``l``
 changes the layer above by ``dh``, and ``dG = eta_g (dh^T eps - lambda G)`` with the minibatch
 means removed from ``dh`` and ``eps`` (a covariance rule; the weight mirror of Akrout et al. 2019),
-since ``Cov[eps, dh] ~ sigma^2 tau_m f diag(phi')``.
+since ``Cov[eps, dh] ~ sigma^2 tau_m f diag(phi')``. ``feedback = 'reciprocal'`` gives ``G_(l+1)`` the
+forward update of ``f_(l+1)`` transposed, ``dG_(l+1) = df_(l+1)^T`` (Kolen & Pollack 1994; Akrout et al.
+2019): the product ``rho_l * delta rho_(l+1)`` is local to the feedback synapse too (its pre-synaptic
+rate change and its post-synaptic rate), so ``G - f^T`` keeps its initial value while the learnt part of
+``f`` -- soon the larger part -- is carried into ``G``, which then aligns with ``f^T`` (the Brian2
+network does it with the forward's STDP window mirrored in time).
 
 ``hidden_target = 'current'`` is the form a spiking network realizes directly: in the target
 phase the feedback synapses ``G`` carry the *change* of the layer above into layer ``l`` as a
@@ -304,6 +309,11 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
             elif l < n and cfg.centering == "post":
                 change = change - change.mean(axis=0)
             updates[f.name] = f.eta * (pre.T @ change)
+    if cfg.feedback == "reciprocal":
+        for l in range(1, n):
+            g, f = cfg.feedback_into(l), cfg.forward(l + 1)
+            if g is not None and g.plastic and f.name in updates:
+                updates[g.name] = updates[f.name].T.copy()
     if cfg.feedback in ("trained", "mirror"):
         for l in range(1, len(cfg.layers) - 1):
             g = cfg.feedback_into(l)
