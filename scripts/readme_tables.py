@@ -310,9 +310,7 @@ def _train_rows(folder, pct):
     rows = []
     for _, stem, d, path in sorted(runs):
         try:
-            # the run's name lists every frozen projection (feedback included); the JSON's "frozen" the forward ones
-            named = stem.split("_frozen-", 1)[1].split("-") if "_frozen-" in stem else d["frozen"]
-            frozen = f", {' + '.join(named)} frozen" if named else ""
+            frozen = f", {' + '.join(d['frozen'])} frozen" if d["frozen"] else ""
             name = d["config"]["name"]
             if d["backend"] == "spiking":
                 control = {"transposed": ", feedback through W2ᵀ (weight transport, a control)",

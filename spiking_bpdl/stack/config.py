@@ -424,11 +424,10 @@ class StackConfig:
                 bad(key, "'encoder' feedback (the encoder applied to the reconstruction) needs an auto-encoder "
                     "pair: stack.target = 'input' and two LIF layers")
         if "reciprocal" in (self.feedback, self.spiking_feedback):
-            # the feedback's update is its forward projection's, transposed: one rule for both (a frozen
-            # forward projection has no update, so its feedback stays fixed whatever it names)
-            for l in range(1, self.depth):
-                g, f = self.feedback_into(l), self.forward(l + 1)
-                if g is not None and g.plastic and f.plastic and g.plasticity != f.plasticity:
+            # the feedback's update is its forward projection's, transposed: one rule for both
+            for g_name, f_name in self.reciprocal_pairs().items():
+                g, f = self.projection(g_name), self.projection(f_name)
+                if g.plasticity != f.plasticity:
                     bad(f"projections.{g.name}.plasticity", f"reciprocal feedback learns by the rule of {f.name}: "
                         f"name its table ({f.plasticity!r}) or leave {g.name} frozen, got {g.plasticity!r}")
         if self.readout_samples % self.block:
@@ -530,6 +529,18 @@ class StackConfig:
         """The forward projection ``f_l`` into layer ``l`` (1 .. n)."""
         post = self.layers[l].name
         return next(p for p in self.projections if p.role == "forward" and p.post == post)
+
+    def reciprocal_pairs(self):
+        """``{g_(l+1): f_(l+1)}`` by name for every plastic feedback projection whose forward projection
+        above learns: the feedback that learns under ``feedback = 'reciprocal'`` (in the twin, or with
+        ``[spiking] feedback`` in Brian2). A frozen feedback, or one whose forward projection is frozen
+        (no update to carry), keeps its weights."""
+        pairs = {}
+        for l in range(1, self.depth):
+            g, f = self.feedback_into(l), self.forward(l + 1)
+            if g is not None and g.plastic and f.plastic:
+                pairs[g.name] = f.name
+        return pairs
 
     def feedback_into(self, l):
         """The feedback projection ``g_(l+1)`` into hidden layer ``l``, or None."""

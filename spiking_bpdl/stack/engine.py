@@ -172,7 +172,7 @@ def feedback_weights(cfg, weights, initial):
             out[g.name] = np.asarray(weights[above.name]).T
         elif cfg.spiking_feedback == "encoder":
             out[g.name] = np.asarray(weights[cfg.forward(1).name])
-        elif cfg.spiking_feedback == "reciprocal" and g.plastic:
+        elif cfg.spiking_feedback == "reciprocal" and g.name in cfg.reciprocal_pairs():
             out[g.name] = weights[g.name]  # learnt by its own STDP, carried from block to block
         else:
             out[g.name] = initial[g.name]

@@ -208,14 +208,7 @@ class SpikingStack:
                     raise ConfigError(f"{cfg.path}: pre_offsets[{f.name!r}]: one offset per neuron of "
                                       f"{cfg.layers[l - 1].name} ({size}) for a plastic projection")
         # Reciprocal feedback (by name -> its forward projection f_(l+1)): learns by f_(l+1)'s rule, mirrored.
-        # A frozen feedback, or one whose forward projection is frozen, keeps fixed weights.
-        self.reciprocal = {}
-        if cfg.spiking_feedback == "reciprocal":
-            names = [layer.name for layer in cfg.layers]
-            for g in self.feedback:
-                above = self.forward[names.index(g.pre)]
-                if g.plastic and above.plastic:
-                    self.reciprocal[g.name] = above.name
+        self.reciprocal = cfg.reciprocal_pairs() if cfg.spiking_feedback == "reciprocal" else {}
         # Every layer has one incoming and at most one outgoing forward projection, so its post trace
         # (apost) belongs to f_l and its pre trace (apre) to f_(l+1): no two rules share a trace.
         self._gates = phase_gates(cfg.free_phase, cfg.target_phase, cfg.plasticity_onset, cfg.cycles, cfg.dt)
@@ -387,12 +380,12 @@ class SpikingStack:
             factor = "gamma*w"
             if self.feedback_phases == "target":
                 factor, fb_ns["st_target_on"] = "gamma*st_target_on(t)*w", ta["target_on"]
-            above = self.forward[lo + 1]
             if g.name in self.reciprocal:
                 # the forward f_(l+1)'s STDP mirrored: same pairs, same gate (the upper layer's), transposed change
-                code = self.rules[above.name].reciprocal_trace_code(
+                above = self.reciprocal[g.name]
+                code = self.rules[above].reciprocal_trace_code(
                     g.name, effect=jump(lo, factor), gate="plastic_pre", deferred=self.deferred,
-                    offset_variable=above.name in self.pre_offsets)
+                    offset_variable=above in self.pre_offsets)
                 syn = b2.Synapses(groups[lo + 1], groups[lo], code.model, on_pre=code.on_pre, on_post=code.on_post,
                                   namespace={**fb_ns, **code.namespace}, name=f"st_{g.name}", dtype=_WEIGHT_DTYPE)
                 if self.deferred:
@@ -493,18 +486,12 @@ class SpikingStack:
 
         o, cfg, per = self._objects, self.cfg, self._gates["per"]
         out = {}
-        for l in range(1, self.n + 1):
-            f = self.forward[l]
-            syn = o["syns"][f.name]
-            shape = np.shape(weights_in[f.name])
-            w = np.array(syn.w[:], dtype=float).reshape(shape)
-            if f.plastic and self.deferred:
-                w += np.array(syn.dw[:], dtype=float).reshape(shape)
-            out[f.name] = w
-        for name in self.reciprocal:
+        # every forward projection, and the feedback that learns; a learning one's pending dw included
+        learning = [(f.name, f.plastic) for f in self.forward[1:]] + [(g, True) for g in self.reciprocal]
+        for name, plastic in learning:
             syn = o["syns"][name]
             w = np.array(syn.w[:], dtype=float)
-            if self.deferred:
+            if plastic and self.deferred:
                 w += np.array(syn.dw[:], dtype=float)
             out[name] = w.reshape(np.shape(weights_in[name]))
 

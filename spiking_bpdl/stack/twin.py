@@ -310,10 +310,8 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
                 change = change - change.mean(axis=0)
             updates[f.name] = f.eta * (pre.T @ change)
     if cfg.feedback == "reciprocal":
-        for l in range(1, n):
-            g, f = cfg.feedback_into(l), cfg.forward(l + 1)
-            if g is not None and g.plastic and f.name in updates:
-                updates[g.name] = updates[f.name].T.copy()
+        for g_name, f_name in cfg.reciprocal_pairs().items():
+            updates[g_name] = updates[f_name].T.copy()
     if cfg.feedback in ("trained", "mirror"):
         for l in range(1, len(cfg.layers) - 1):
             g = cfg.feedback_into(l)
