@@ -473,11 +473,6 @@ def run_naive(cfg, rules, x, y, weights, n_samples, repeats, start):
             "warmup_samples": 1, "repetitions": reps, "load_avg_before": load_before, "load_avg_after": tt._load()}
 
 
-def _block_spikes(sim):
-    """Spikes of every layer in the block just run (the engine's reset counters)."""
-    return np.array([np.sum(np.asarray(g.nspk[:])) for g in sim._objects["groups"]], dtype=float)
-
-
 def run_engine(cfg, rules, x, y, weights, n_samples, repeats, start, target, threads=0):
     """First block (build, compilation; untimed), then ``repeats`` timed runs of ``n_samples``
     samples (whole blocks) ``x[start:start + n_samples]``, each from the initial weights, the
@@ -500,7 +495,7 @@ def run_engine(cfg, rules, x, y, weights, n_samples, repeats, start, target, thr
                                         seed=1 + r * (n_samples // block) + i, rng=np.random.default_rng([r, i]))
                     w.update(res.weights)
                     events += res.synaptic_events
-                    spikes += _block_spikes(sim)
+                    spikes += np.asarray(res.layer_spikes, dtype=float)  # every layer's spikes in the block
             reps.append(_repetition(cfg, n_samples, sw, events, spikes.tolist()))
             print(f"  {target} ({threads} threads) repetition {r + 1}/{repeats}: "
                   f"{reps[-1]['samples_per_s']:.2f} samples/s (cpu/wall {reps[-1]['cpu_over_wall']:.2f}, "

@@ -290,7 +290,7 @@ _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
 _TRAIN_DIRS = ("classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset", "classifier_mnist",
                "classifier_mnist_transposed",
-               "classifier_mnist_deep", "classifier_small")
+               "classifier_mnist_deep_reciprocal", "classifier_mnist_deep", "classifier_small")
 # When the STDP traces restart ([spiking] trace_reset): the one spiking setting that differs between rows
 _TRACE_RESET = {"sample": "traces from each sample's start", "onset": "traces from the plasticity onset"}
 _TRAIN_ORDER = ("spiking", "spiking_frozen", "rate", "backprop")
@@ -322,7 +322,9 @@ def _train_rows(folder, pct):
                 val = f"{pct(d['val_accuracy_spiking_readout'])} / {pct(d['val_accuracy'])}"
                 test = f"{pct(d['test_accuracy_spiking_readout'])} / {pct(d['test_accuracy'])}"
             else:
-                what = {"rate": "rate twin (target prop)", "backprop": "backprop"}[d["backend"]] + frozen
+                learnt = ", feedback learnt as the forward update transposed (reciprocal)" \
+                    if d["config"].get("feedback") == "reciprocal" else ""
+                what = {"rate": f"rate twin (target prop{learnt})", "backprop": "backprop"}[d["backend"]] + frozen
                 val, test = pct(d["val_accuracy"]), pct(d["test_accuracy"])
             rows.append(f"| `{name}` | {what} | {d['samples']:,} | {val} | {test} |")
         except (KeyError, TypeError) as exc:

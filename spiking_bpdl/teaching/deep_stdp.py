@@ -8,13 +8,16 @@ fresh inputs and reports through :func:`spiking_bpdl.teaching.report`: a wrong a
   the rate twin's (:func:`spiking_bpdl.stack.twin.target_prop_updates`) on a random classifier stack.
 * Exercise 2, ``x_tar``: the offset of pre-centred STDP, compared with the one the training engine
   builds (:func:`spiking_bpdl.stack.engine.stdp_rules`) for random windows and phases.
+* Exercise 3, ``mirrored_window``: the pair window of a reciprocal feedback synapse, compared with the
+  forward rule's window at the mirrored interval and, summed over every spike pair of random trains,
+  with the forward synapse's own change (:func:`spiking_bpdl.plasticity.reference_pair_dw`).
 """
 
 import numpy as np
 
 from ._steps import check_steps
 
-__all__ = ["check_delta_rule", "check_x_tar"]
+__all__ = ["check_delta_rule", "check_mirrored_window", "check_x_tar"]
 
 
 def check_delta_rule(delta_rule, seed=None):
@@ -108,3 +111,58 @@ def check_x_tar(x_tar, seed=None):
              "(1 - exp(-L / tau_minus)) * m / (A_plus * L), with the window L = min(free_phase - onset, "
              "target_phase) (the contrastive windows have equal length: the shorter of the two phases' "
              "plastic parts).")])
+
+
+def check_mirrored_window(mirrored_window, seed=None):
+    """Exercise 3: ``mirrored_window(rule, s)`` is the window of the reciprocal feedback synapse.
+
+    The feedback synapse ``g[j, i]`` runs from the forward synapse's post-synaptic neuron ``j`` to its
+    pre-synaptic neuron ``i``; ``s = t_post - t_pre`` is measured from *its own* pre and post spikes.
+    Two steps on random pair rules: the window at single intervals (zero and both signs) against the
+    forward window :meth:`~spiking_bpdl.plasticity.PairSTDP.window` at the forward synapse's interval;
+    then the sum of the window over every spike pair of two random trains against the forward synapse's
+    change for the same spikes, computed event by event by
+    :func:`~spiking_bpdl.plasticity.reference_pair_dw` (all-to-all pairs, additive, no bound reached).
+
+    Parameters
+    ----------
+    mirrored_window : callable
+        ``mirrored_window(rule, s)``: ``rule`` a :class:`~spiking_bpdl.plasticity.PairSTDP`, ``s`` an
+        array of intervals in seconds; returns the change per pair, same shape as ``s``.
+    seed : int, optional
+        Seed of the random rules and spike trains (default: fresh ones).
+
+    Raises
+    ------
+    AssertionError
+        When the window differs from the mirrored forward window.
+    """
+    from ..plasticity import PairSTDP, reference_pair_dw
+
+    rng = np.random.default_rng(seed)
+    got_s, want_s, got_sum, want_sum = [], [], [], []
+    for _ in range(4):
+        a_plus, a_minus = (float(a) for a in rng.uniform(1e-4, 1e-3, 2))
+        tau_plus, tau_minus = (float(t) for t in rng.uniform(10e-3, 50e-3, 2))
+        # the reference clips at [0, w_max]: from w_max / 2, at most 15 x 15 pairs of at most 1e-3 stay inside
+        rule = PairSTDP(A_plus=a_plus, A_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus)
+        s = np.concatenate([[0.0], rng.uniform(-0.1, 0.1, 12)])
+        got_s.append(np.asarray(mirrored_window(rule, s), dtype=float))
+        want_s.append(rule.window(-s))  # the forward synapse's interval: t_post(f) - t_pre(f) = -s
+        # the feedback's pre spikes are the forward's post spikes, and the other way round
+        pre_g = np.sort(rng.uniform(0, 0.5, int(rng.integers(5, 15))))
+        post_g = np.sort(rng.uniform(0, 0.5, int(rng.integers(5, 15))))
+        pairs = post_g[None, :] - pre_g[:, None]
+        got_sum.append(float(np.sum(mirrored_window(rule, pairs.ravel()))))
+        want_sum.append(reference_pair_dw(post_g, pre_g, rule))
+    hint = ("The feedback synapse's pre neuron is the forward synapse's post neuron: for the same two spikes "
+            "its s is minus the forward's. Its change must be the forward's, so mirrored_window(rule, s) = "
+            "rule.window(-s): a feedback pre spike that FOLLOWS its post spike (s < 0) potentiates by "
+            "A_plus exp(s / tau_plus), one that precedes it depresses by A_minus exp(-s / tau_minus); at "
+            "s = 0 the forward counts the pair as causal (+A_plus), so the mirror does too.")
+    check_steps("Exercise 3 (mirrored window)", [
+        dict(got=np.concatenate(got_s), want=np.concatenate(want_s), rtol=1e-9, atol=0,
+             what="the window at 13 intervals (0 and both signs) for 4 random rules", hint=hint),
+        dict(got=np.asarray(got_sum), want=np.asarray(want_sum), rtol=1e-6, atol=1e-12,
+             what="the summed change over every spike pair of 4 random trains, against the forward synapse's",
+             hint=hint)])
