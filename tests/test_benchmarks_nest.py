@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from script_loader import load_script
 from spiking_bpdl.rate.lif_layer_pair import LayerPairConfig
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.py"
@@ -13,10 +14,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_throughput.
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("train_throughput", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _tiny_cfg(**changes):

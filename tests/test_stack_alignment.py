@@ -78,14 +78,13 @@ def test_the_layer_alignment_script_records_every_layer_with_its_command(tmp_pat
     """scripts/stack_layer_alignment.py (the full-size measurement of docs/stacks.md): one entry per plastic
     projection with the cosine per repetition count, the control and the paired margin; the feedback-cut
     ablation records gamma 0; the JSON carries the configuration and the script's command."""
-    import importlib.util
     import json
     from pathlib import Path
 
+    from script_loader import load_script
+
     script = Path(__file__).resolve().parents[1] / "scripts" / "stack_layer_alignment.py"
-    spec = importlib.util.spec_from_file_location("stack_layer_alignment", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(script)
     for gain, name in ((None, "on.json"), (0.0, "cut.json")):
         argv = ["classifier_small", "--block", "20", "--repetitions", "2", "--out", str(tmp_path / name)]
         argv += [] if gain is None else ["--feedback-gain", str(gain)]
