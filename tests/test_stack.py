@@ -1,6 +1,7 @@
 """Layer stacks: definitions, the rate twin's target propagation, exact backprop."""
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from finite_diff import numeric_grad
 
+from spiking_bpdl._io import to_jsonable
 from spiking_bpdl.errors import ConfigError
 from spiking_bpdl.rate import lif_layer_pair as lp
 from spiking_bpdl.stack import (
@@ -483,3 +485,15 @@ def test_reciprocal_feedback_carries_the_forward_change_transposed():
     doc["projections"]["G2"]["plasticity"] = "g2"
     with pytest.raises(ConfigError, match="G2.plasticity: reciprocal feedback learns by the rule of W2"):
         stack_from_data(doc, "small.toml")
+
+
+def test_the_deep_reciprocal_variants_overrides_give_its_recorded_configuration():
+    # docs/stacks.md reproduces the measured deep reciprocal variant on the shipped (random-feedback) file
+    # with these --set overrides: the resolved configuration must be the one its results record
+    overrides = ["stack.feedback=reciprocal", "spiking.feedback=reciprocal", "projections.G2.plasticity=stdp_hidden",
+                 "projections.G3.plasticity=stdp_output", "plasticity.stdp_hidden.A_plus=1e-4"]
+    got = json.loads(json.dumps(to_jsonable(load_stack(SPIKING_DEEP, overrides).to_dict())))
+    folder = REPO / "docs" / "results" / "stacks" / "classifier_mnist_deep_reciprocal"
+    for result in ("train_rate.json", "train_backprop.json"):
+        recorded = json.loads((folder / result).read_text())["config"]
+        assert {k: v for k, v in got.items() if k != "path"} == {k: v for k, v in recorded.items() if k != "path"}
