@@ -24,6 +24,7 @@ from spiking_bpdl._io import write_json
 from spiking_bpdl.checkpoint import load_checkpoint
 from spiking_bpdl.data import sha256_file
 from spiking_bpdl.errors import SpikingBPDLError
+from spiking_bpdl.metrics import cosine_similarity
 from spiking_bpdl.provenance import script_provenance
 
 PREFIX = "checkpoint_"
@@ -50,12 +51,12 @@ def checkpoint_curve(path):
     arrays, meta = load_checkpoint(path)
     weights = {k[2:]: np.asarray(v, dtype=float) for k, v in arrays.items() if k.startswith("w_")}
     stats = {name: {"std": float(np.std(w)), "max_abs": float(np.max(np.abs(w)))} for name, w in weights.items()}
-    for p in (meta.get("config") or {}).get("projections", []):
-        forward = next((f for f in meta["config"]["projections"] if f.get("role") == "forward"
-                        and f["pre"] == p["post"] and f["post"] == p["pre"]), None)
-        if p.get("role") == "feedback" and forward and {p["name"], forward["name"]} <= set(weights):
-            g, f = weights[p["name"]].ravel(), weights[forward["name"]].T.ravel()
-            stats[p["name"]][f"cos_with_{forward['name']}_T"] = float(g @ f / (np.linalg.norm(g) * np.linalg.norm(f)))
+    projections = (meta.get("config") or {}).get("projections", [])
+    for g in (p for p in projections if p.get("role") == "feedback"):
+        reverse = (g["post"], g["pre"])  # the forward projection this feedback runs against
+        f = next((f for f in projections if f.get("role") == "forward" and (f["pre"], f["post"]) == reverse), None)
+        if f is not None and {g["name"], f["name"]} <= set(weights):
+            stats[g["name"]][f"cos_with_{f['name']}_T"] = cosine_similarity(weights[g["name"]], weights[f["name"]].T)
     stem = path.stem
     return {"run": stem[len(PREFIX):] if stem.startswith(PREFIX) else stem, "checkpoint": str(path),
             "sha256": sha256_file(path), "samples_done": meta["samples_done"], "seed": meta.get("seed"),

@@ -1,13 +1,13 @@
 """``benchmarks/classifier_throughput.py``: its definition, the naive stack, the NEST stack and the summary."""
 
 import dataclasses
-import importlib.util
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from script_loader import load_script
 from spiking_bpdl.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,11 +109,8 @@ samples = 100
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("classifier_throughput", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    sys.path.remove(str(SCRIPT.parent))
+    yield load_script(SCRIPT)
+    sys.path.remove(str(SCRIPT.parent))  # the script puts benchmarks/ on the path for its sibling
 
 
 @pytest.fixture(scope="module")
