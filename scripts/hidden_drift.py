@@ -35,13 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from spiking_bpdl._io import write_json
+from spiking_bpdl.metrics import cosine_similarity as cosine
 from spiking_bpdl.stack import twin
 from spiking_bpdl.stack.config import load_stack
 from spiking_bpdl.stack.train import load_splits
-
-
-def cosine(a, b):
-    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
 
 
 def main():

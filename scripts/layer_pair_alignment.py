@@ -25,6 +25,7 @@ import numpy as np
 
 from spiking_bpdl._io import write_json
 from spiking_bpdl.codegen import use_target
+from spiking_bpdl.metrics import cosine_similarity as cosine
 from spiking_bpdl.rate.lif_layer_pair import (RateTrainer, corrupt, init_weights, load_images, load_layer_pair,
                                               rate_rule_updates, with_mean_bias)
 from spiking_bpdl.spiking.layer_pair import SpikingLayerPair
@@ -33,10 +34,6 @@ from _overrides import apply_sets
 
 
 LR_PROBE = 0.1
-
-
-def cosine(a, b):
-    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
 
 
 def main():

@@ -31,24 +31,9 @@ import time
 
 import numpy as np
 
-__all__ = ["control_margin", "cosine", "plot_update_alignment", "twin_for_spiking", "update_alignment"]
+from ..metrics import cosine_similarity as cosine
 
-
-def cosine(a, b):
-    """Cosine between two arrays taken as flat vectors (0 when either is zero).
-
-    Parameters
-    ----------
-    a, b : array_like
-        Same number of elements.
-
-    Returns
-    -------
-    float
-    """
-    a, b = np.ravel(a), np.ravel(b)
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
+__all__ = ["control_margin", "plot_update_alignment", "twin_for_spiking", "update_alignment"]
 
 
 def twin_for_spiking(cfg, weights):

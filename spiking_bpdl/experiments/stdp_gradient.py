@@ -52,6 +52,7 @@ import time
 import numpy as np
 
 from ..errors import ConfigError
+from ..metrics import cosine_similarity as cosine
 from ..neurons import LIFParams, siegert_rate
 
 __all__ = [
@@ -108,12 +109,6 @@ def rate_twin(layer, W=None, y=None, h=1e-5):
     f_s = (f(mu, s + h) - f(mu, s - h)) / (2 * h)
     drho_dW = p.tau_m * (f_mu[:, None] * x[None, :] + f_s[:, None] * W * x[None, :] / (2 * s[:, None]))
     return {"rho": rho, "mu": mu, "s": s, "f_mu": f_mu, "f_s": f_s, "neg_grad": (y - rho)[:, None] * drho_dW}
-
-
-def cosine(u, v):
-    """Cosine similarity of two arrays (flattened)."""
-    u, v = np.ravel(u), np.ravel(v)
-    return float(np.dot(u, v) / np.sqrt(np.dot(u, u) * np.dot(v, v)))
 
 
 def make_layer(n_in=20, n_out=10, seed=0, params=None, beta=0.4e-3, target_sd=15.0, w_spread=3e-3,

@@ -2,7 +2,7 @@
 
 Each ``check_<name>(func)`` calls the student's ``func`` on fresh random inputs, compares the
 answer with the library's own implementation (:meth:`spiking_bpdl.plasticity.PairSTDP.rate_drift`,
-:func:`spiking_bpdl.plasticity.reference_pair_dw`, :func:`spiking_bpdl.experiments.stdp_gradient.cosine`)
+:func:`spiking_bpdl.plasticity.reference_pair_dw`, :func:`spiking_bpdl.metrics.cosine_similarity`)
 and prints ``correct`` or raises ``AssertionError`` with a hint. A stub's ``NotImplementedError``
 propagates.
 """
@@ -95,7 +95,7 @@ def check_pair_sum(func, seed=None):
 def check_update_cosine(func, seed=None):
     """Exercise 3: ``func(a, b)`` is the cosine of the angle between two arrays, flattened.
 
-    Compared with :func:`spiking_bpdl.experiments.stdp_gradient.cosine` on weight matrices.
+    Compared with :func:`spiking_bpdl.metrics.cosine_similarity` on weight matrices.
 
     Parameters
     ----------
@@ -108,7 +108,7 @@ def check_update_cosine(func, seed=None):
     AssertionError
         When the cosine differs from the library's.
     """
-    from ..experiments.stdp_gradient import cosine
+    from ..metrics import cosine_similarity as cosine
 
     rng = np.random.default_rng(seed)
     name = "Exercise 3 (cosine)"
