@@ -290,13 +290,22 @@ _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
 _TRAIN_DIRS = ("classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset", "classifier_mnist",
                "classifier_mnist_transposed",
-               "classifier_mnist_deep_reciprocal", "classifier_mnist_deep", "classifier_small")
+               "classifier_mnist_deep_scaled_mirror", "classifier_mnist_deep_reciprocal", "classifier_mnist_deep",
+               "classifier_small")
 # When the STDP traces restart ([spiking] trace_reset): the one spiking setting that differs between rows
 _TRACE_RESET = {"sample": "traces from each sample's start", "onset": "traces from the plasticity onset"}
 _TRAIN_ORDER = ("spiking", "spiking_frozen", "rate", "backprop")
 #: The anchor of the classifier table: Brian2's flagship STDP network (unsupervised STDP, neurons labelled
 #: after training), 6,400 excitatory neurons, MNIST test accuracy.
 DIEHL_COOK = "| Diehl & Cook 2015 | spiking, unsupervised STDP, 6,400 excitatory neurons (published) | — | — | 95.0 % |"
+
+
+def _mirror_scales(config):
+    """``, scaled: G2 × 0.03, ...`` for reciprocal feedback that takes a share of the forward change
+    (``mirror_scale`` other than 1; configurations recorded before the key existed copy it whole)."""
+    scaled = [f"{p['name']} × {p['mirror_scale']:g}" for p in config.get("projections", ())
+              if p.get("mirror_scale", 1.0) != 1.0]
+    return f", scaled: {', '.join(scaled)}" if scaled else ""
 
 
 def _train_rows(folder, pct):
@@ -314,7 +323,7 @@ def _train_rows(folder, pct):
             name = d["config"]["name"]
             if d["backend"] == "spiking":
                 control = {"transposed": ", feedback through W2ᵀ (weight transport, a control)",
-                           "reciprocal": ", feedback learnt by mirrored STDP (reciprocal)"}.get(
+                           "reciprocal": f", feedback learnt by mirrored STDP (reciprocal{_mirror_scales(d['config'])})"}.get(
                                d["config"].get("spiking_feedback"), "")
                 reset = _TRACE_RESET[d["config"].get("trace_reset", "sample")]
                 what = (f"spiking (Brian2, pair STDP, {reset}{control}){frozen}: its own output spikes / "
@@ -322,7 +331,7 @@ def _train_rows(folder, pct):
                 val = f"{pct(d['val_accuracy_spiking_readout'])} / {pct(d['val_accuracy'])}"
                 test = f"{pct(d['test_accuracy_spiking_readout'])} / {pct(d['test_accuracy'])}"
             else:
-                learnt = ", feedback learnt as the forward update transposed (reciprocal)" \
+                learnt = f", feedback learnt as the forward update transposed (reciprocal{_mirror_scales(d['config'])})" \
                     if d["config"].get("feedback") == "reciprocal" else ""
                 what = {"rate": f"rate twin (target prop{learnt})", "backprop": "backprop"}[d["backend"]] + frozen
                 val, test = pct(d["val_accuracy"]), pct(d["test_accuracy"])

@@ -1,5 +1,6 @@
 """Layer stacks: definitions, the rate twin's target propagation, exact backprop."""
 
+import copy
 import dataclasses
 import json
 import math
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from finite_diff import numeric_grad
 
+from spiking_bpdl import metrics
 from spiking_bpdl._io import to_jsonable
 from spiking_bpdl.errors import ConfigError
 from spiking_bpdl.rate import lif_layer_pair as lp
@@ -487,13 +489,59 @@ def test_reciprocal_feedback_carries_the_forward_change_transposed():
         stack_from_data(doc, "small.toml")
 
 
-def test_the_deep_reciprocal_variants_overrides_give_its_recorded_configuration():
-    # docs/stacks.md reproduces the measured deep reciprocal variant on the shipped (random-feedback) file
-    # with these --set overrides: the resolved configuration must be the one its results record
-    overrides = ["stack.feedback=reciprocal", "spiking.feedback=reciprocal", "projections.G2.plasticity=stdp_hidden",
-                 "projections.G3.plasticity=stdp_output", "plasticity.stdp_hidden.A_plus=1e-4"]
+def test_a_scaled_mirror_carries_a_share_of_the_forward_change():
+    """mirror_scale = kappa: G2's update is kappa times W2's transposed, so after training G2 - kappa W2^T
+    keeps its initial value; G2 still aligns with W2^T, less closely than with the full copy (its learnt
+    part is smaller next to its initial weights). The key is refused on a forward projection, without
+    reciprocal feedback, and when not a finite number > 0."""
+    doc = small_doc((24,))
+    doc["projections"]["G2"]["plasticity"] = "r2"
+    doc["projections"]["G2"]["weight"]["std"] = 0.01
+    doc["projections"]["W2"]["weight"]["std"] = 0.01
+    doc["stack"].update(feedback="reciprocal", hidden_target="current", centering="pre")
+    doc["projections"]["G2"]["mirror_scale"] = 0.5
+    cfg = stack_from_data(doc, "small.toml")
+    rng = np.random.default_rng(3)
+    w0 = twin.init_weights(cfg, np.random.default_rng(0))
+    x = rng.random((20, 49))
+    updates, _ = twin.target_prop_updates(cfg, w0, x, twin.targets_of(cfg, x, rng.integers(0, 10, 20)))
+    np.testing.assert_array_equal(updates["G2"], 0.5 * updates["W2"].T)
+    res = train(cfg, "target_prop", load_splits(cfg), seed=0, dtype=np.float64)
+    G, W = res["weights"]["G2"], res["weights"]["W2"]
+    np.testing.assert_allclose(G - 0.5 * W.T, w0["G2"] - 0.5 * w0["W2"].T, rtol=0, atol=1e-12)
+    assert abs(metrics.cosine_similarity(G - w0["G2"], W.T - w0["W2"].T) - 1) < 1e-9
+    assert metrics.cosine_similarity(G, W.T) > 0.5
+    for key, value, message in (("G2", 0.0, "must be > 0"), ("G2", float("nan"), "must be finite"),
+                                ("G2", "big", "expected a number"), ("W2", 0.5, "only feedback projections")):
+        bad = copy.deepcopy(doc)
+        bad["projections"]["G2"].pop("mirror_scale")
+        bad["projections"][key]["mirror_scale"] = value
+        with pytest.raises(ConfigError, match=rf"projections\.{key}\.mirror_scale: {message}"):
+            stack_from_data(bad, "small.toml")
+    doc["stack"]["feedback"] = "random"
+    doc["projections"]["G2"].pop("plasticity", None)
+    with pytest.raises(ConfigError, match=r"projections\.G2\.mirror_scale: scales reciprocal feedback only"):
+        stack_from_data(doc, "small.toml")
+
+
+_RECIPROCAL = ["stack.feedback=reciprocal", "spiking.feedback=reciprocal", "projections.G2.plasticity=stdp_hidden",
+               "projections.G3.plasticity=stdp_output"]
+
+
+@pytest.mark.parametrize("folder, overrides, results", [
+    ("classifier_mnist_deep_reciprocal", _RECIPROCAL + ["plasticity.stdp_hidden.A_plus=1e-4"],
+     ("train_rate.json", "train_backprop.json")),
+    ("classifier_mnist_deep_scaled_mirror",
+     _RECIPROCAL + ["projections.G2.mirror_scale=0.03", "projections.G3.mirror_scale=0.3"],
+     ("train_spiking.json", "train_rate.json", "train_backprop.json")),
+])
+def test_the_deep_variants_overrides_give_their_recorded_configuration(folder, overrides, results):
+    # docs/stacks.md reproduces the measured deep variants on the shipped (random-feedback) file with
+    # these --set overrides: the resolved configuration must be the one their results record
     got = json.loads(json.dumps(to_jsonable(load_stack(SPIKING_DEEP, overrides).to_dict())))
-    folder = REPO / "docs" / "results" / "stacks" / "classifier_mnist_deep_reciprocal"
-    for result in ("train_rate.json", "train_backprop.json"):
+    folder = REPO / "docs" / "results" / "stacks" / folder
+    for result in results:
         recorded = json.loads((folder / result).read_text())["config"]
+        for p in recorded["projections"]:  # recorded before projections had a mirror_scale (1: the full copy)
+            p.setdefault("mirror_scale", 1.0)
         assert {k: v for k, v in got.items() if k != "path"} == {k: v for k, v in recorded.items() if k != "path"}

@@ -253,15 +253,16 @@ def test_pair_rules_of_a_definition(tmp_path):
         stdp_rules(load_stack(path))
 
 
-@pytest.mark.parametrize("offset", ["none", "scalar", "per neuron"])
-def test_reciprocal_feedback_learns_the_transpose_of_the_forward_change(tiny, offset):
+@pytest.mark.parametrize("offset, kappa", [("none", 1.0), ("scalar", 1.0), ("per neuron", 1.0), ("per neuron", 0.25)])
+def test_reciprocal_feedback_learns_the_transpose_of_the_forward_change(tiny, offset, kappa):
     """``[spiking] feedback = "reciprocal"``: the feedback synapse output j -> hidden i runs the forward
     W2's STDP mirrored in time, gated by the output layer's gate, so over a block its change is W2's
     change transposed (single-precision rounding apart), from its own spikes only; W2's change is itself
     the gated pair sum of the spikes (the test above), and the block's feedback is live (the feedback's
     weights change during it, so a wrong sign or window would not match). With W2 pre-centred (one offset,
     or one per hidden neuron) every output spike takes the same offset in both synapses. A frozen
-    feedback stays out of the result."""
+    feedback stays out of the result. With ``mirror_scale = kappa`` the same pairs change G2 by kappa
+    times W2's change, transposed (the scaled mirror)."""
     import dataclasses
 
     from spiking_bpdl.codegen import use_target
@@ -269,7 +270,8 @@ def test_reciprocal_feedback_learns_the_transpose_of_the_forward_change(tiny, of
 
     G2 = next(p for p in tiny.projections if p.name == "G2")
     W2 = next(p for p in tiny.projections if p.name == "W2")
-    plastic_g = dataclasses.replace(G2, plasticity=W2.plasticity, rule=W2.rule, eta=W2.eta, stdp=W2.stdp)
+    plastic_g = dataclasses.replace(G2, plasticity=W2.plasticity, rule=W2.rule, eta=W2.eta, stdp=W2.stdp,
+                                    mirror_scale=kappa)
     cfg = dataclasses.replace(tiny, spiking_feedback="reciprocal", feedback="reciprocal",
                               projections=tuple(plastic_g if p.name == "G2" else p for p in tiny.projections))
     block = 3
@@ -287,7 +289,7 @@ def test_reciprocal_feedback_learns_the_transpose_of_the_forward_change(tiny, of
     dW2, dG2 = res.weights["W2"] - w0["W2"], res.weights["G2"] - w0["G2"]
     assert np.abs(dW2).max() > 5 * RULES["W2"].A_plus  # many gated pairs
     scale = np.abs(w0["W2"]).max() + np.abs(w0["G2"]).max() + np.abs(dW2).max()
-    np.testing.assert_allclose(dG2, dW2.T, rtol=0, atol=2 * (1 + block) * 2.0**-24 * scale)
+    np.testing.assert_allclose(dG2, kappa * dW2.T, rtol=0, atol=2 * (1 + block) * 2.0**-24 * scale)
     # the control: the same block with the feedback frozen leaves G2 to the caller
     frozen = dataclasses.replace(cfg, projections=tiny.projections)
     with use_target("numpy"):

@@ -97,7 +97,7 @@ _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", 
                   "test_samples", "backprop_lr", "lr_decay_samples", "seed"}
 _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
-_PROJ_EXTRA = {"bias"}
+_PROJ_EXTRA = {"bias", "mirror_scale"}
 _SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None,
                  "centring_mean": None, "trace_reset": None, "weight_updates": None, "top_window": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
@@ -154,6 +154,11 @@ class ProjSpec:
     stdp : tuple or None
         A ``'pair'`` rule's window as ``(A_plus, A_minus, tau_plus, tau_minus)`` (SI units; ``A_minus``
         balanced, ``A_plus tau_plus / tau_minus``, unless the table sets it): what the spiking backend runs.
+    mirror_scale : float
+        Reciprocal feedback only: ``kappa`` of ``dG = kappa dF^T``, the share of its forward projection's
+        change that the feedback takes (in Brian2: the mirrored window's amplitudes times ``kappa``). 1
+        copies the change at the forward's scale; a forward projection whose weights are far larger than
+        the feedback's (a hidden-to-hidden ``f``) would then grow the feedback to its own scale.
     """
 
     name: str
@@ -169,6 +174,7 @@ class ProjSpec:
     eta: float = 0.0
     bias: object = None
     stdp: object = None
+    mirror_scale: float = 1.0
 
     @property
     def plastic(self):
@@ -486,6 +492,13 @@ class StackConfig:
                 if role != "feedback":
                     bad(f"{where}.bias", "only feedback projections carry a bias")
                 number(f"{where}.bias", p.bias)
+            number(f"{where}.mirror_scale", p.mirror_scale, 0, strict=True)
+            if p.mirror_scale != 1.0:
+                if role != "feedback":
+                    bad(f"{where}.mirror_scale", "only feedback projections take a mirror_scale")
+                elif "reciprocal" not in (self.feedback, self.spiking_feedback):
+                    bad(f"{where}.mirror_scale", "scales reciprocal feedback only: set stack.feedback or "
+                        "spiking.feedback to 'reciprocal'")
         for j in range(1, len(names)):
             if len(forward.get(j, [])) != 1:
                 bad("projections", f"layer {names[j]} needs exactly one forward projection from {names[j - 1]}, "
@@ -739,7 +752,8 @@ def stack_from_data(data, path=None):
         w = p.weight
         projs.append(ProjSpec(name, p.pre, p.post, role, init=w.get("init", "normal"), std=w.get("std", 0.0),
                               low=w.get("low", 0.0), high=w.get("high", 0.0), plasticity=p.plasticity,
-                              rule=rule.rule if rule else None, eta=eta, bias=p.params.get("bias"), stdp=stdp))
+                              rule=rule.rule if rule else None, eta=eta, bias=p.params.get("bias"), stdp=stdp,
+                              mirror_scale=p.params.get("mirror_scale", 1.0)))
     # only the keys the file sets: every default lives once, on the StackConfig field
     kw = {k: _raw(st, k, dim, f"{src}: stack", None) for k, dim in _STACK_KEYS.items() if k != "layers" and k in st}
     kw["dt"] = dt

@@ -383,7 +383,11 @@ class SpikingStack:
             if g.name in self.reciprocal:
                 # the forward f_(l+1)'s STDP mirrored: same pairs, same gate (the upper layer's), transposed change
                 above = self.reciprocal[g.name]
-                code = self.rules[above].reciprocal_trace_code(
+                mirror = self.rules[above]
+                if g.mirror_scale != 1.0:  # dG = kappa dF^T: the same pairs at kappa times the amplitudes
+                    mirror = mirror.replace(A_plus=g.mirror_scale * mirror.A_plus,
+                                            A_minus=g.mirror_scale * mirror.A_minus)
+                code = mirror.reciprocal_trace_code(
                     g.name, effect=jump(lo, factor), gate="plastic_pre", deferred=self.deferred,
                     offset_variable=above in self.pre_offsets)
                 syn = b2.Synapses(groups[lo + 1], groups[lo], code.model, on_pre=code.on_pre, on_post=code.on_post,

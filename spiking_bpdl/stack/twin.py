@@ -36,7 +36,9 @@ forward update of ``f_(l+1)`` transposed, ``dG_(l+1) = df_(l+1)^T`` (Kolen & Pol
 2019): the product ``rho_l * delta rho_(l+1)`` is local to the feedback synapse too (its pre-synaptic
 rate change and its post-synaptic rate), so ``G - f^T`` keeps its initial value while the learnt part of
 ``f`` -- soon the larger part -- is carried into ``G``, which then aligns with ``f^T`` (the Brian2
-network does it with the forward's STDP window mirrored in time).
+network does it with the forward's STDP window mirrored in time). A feedback projection's
+``mirror_scale`` ``kappa`` scales the copy, ``dG_(l+1) = kappa df_(l+1)^T`` (``G - kappa f^T`` is kept):
+the feedback keeps its own scale where the forward weights are far larger.
 
 ``hidden_target = 'current'`` is the form a spiking network realizes directly: in the target
 phase the feedback synapses ``G`` carry the *change* of the layer above into layer ``l`` as a
@@ -311,7 +313,7 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
             updates[f.name] = f.eta * (pre.T @ change)
     if cfg.feedback == "reciprocal":
         for g_name, f_name in cfg.reciprocal_pairs().items():
-            updates[g_name] = updates[f_name].T.copy()
+            updates[g_name] = cfg.projection(g_name).mirror_scale * updates[f_name].T
     if cfg.feedback in ("trained", "mirror"):
         for l in range(1, len(cfg.layers) - 1):
             g = cfg.feedback_into(l)
