@@ -43,6 +43,7 @@ import matplotlib.pyplot as plt
 
 from spiking_bpdl.experiments import stack as stack_exp
 from spiking_bpdl.experiments import stack_alignment as sa
+from spiking_bpdl.metrics import cosine_similarity
 from spiking_bpdl.stack import engine, twin
 from spiking_bpdl.stack.config import load_stack
 from spiking_bpdl.stack.train import load_splits
@@ -115,7 +116,7 @@ bookkeeping: does a repetition's STDP change of `W2` follow your delta rule appl
 repetition's* measured spike rates?"""),
     new_code_cell("""res = sa.update_alignment(cfg, weights, x, labels, REPETITIONS, target="cython", seed=0)
 eta2 = cfg.projection("W2").eta
-own = [sa.cosine(res["changes"]["W2"][r],
+own = [cosine_similarity(res["changes"]["W2"][r],
                delta_rule(res["rates_free"]["hidden"][r], res["rates_free"]["output"][r],
                           res["rates_target"]["output"][r], eta2))
        for r in range(REPETITIONS)]
@@ -396,10 +397,10 @@ print(f"bookkeeping: max |dG2 - dW2^T| = {np.max(np.abs(dG2 - dW2.T)):.1e} again
 fixed = runs["spiking"]
 n = w0["G2"].size
 print(f"measurement, cos(G2, W2^T) (chance +-{1 / np.sqrt(n):.3f} for n = {n} weights):")
-print(f"  reciprocal feedback:   {sa.cosine(w0['G2'], w0['W2'].T):+.3f} at the start -> "
-      f"{sa.cosine(w1['G2'], w1['W2'].T):+.3f} after training")
-print(f"  fixed random feedback: {sa.cosine(fixed['initial_weights']['G2'], fixed['initial_weights']['W2'].T):+.3f} "
-      f"at the start -> {sa.cosine(fixed['initial_weights']['G2'], fixed['weights']['W2'].T):+.3f} after training")
+print(f"  reciprocal feedback:   {cosine_similarity(w0['G2'], w0['W2'].T):+.3f} at the start -> "
+      f"{cosine_similarity(w1['G2'], w1['W2'].T):+.3f} after training")
+print(f"  fixed random feedback: {cosine_similarity(fixed['initial_weights']['G2'], fixed['initial_weights']['W2'].T):+.3f} "
+      f"at the start -> {cosine_similarity(fixed['initial_weights']['G2'], fixed['weights']['W2'].T):+.3f} after training")
 stack_exp.plot_accuracy_curves(runs)
 plt.show()"""),
     new_markdown_cell("""**What this shows.** The bookkeeping line is what the mirror guarantees and nothing more. The cosine
