@@ -444,6 +444,9 @@ from the others. Write down your answer before you open the discussion.
 </details>"""),
 ]
 
+# ids by position: regenerating an unchanged script then gives an unchanged file (nbformat draws random ones)
+for i, cell in enumerate(cells):
+    cell.id = f"cell-{i:02d}"
 nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 path = Path(__file__).resolve().parents[1] / "notebooks" / "06_deep_stdp.ipynb"
 nbformat.write(nb, path)

@@ -230,6 +230,9 @@ already in `results.csv` with status ok. A task that fails is retried once, then
 error, and the sweep goes on."""),
 ]
 
+# ids by position: regenerating an unchanged script then gives an unchanged file (nbformat draws random ones)
+for i, cell in enumerate(cells):
+    cell.id = f"cell-{i:02d}"
 nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 path = Path(__file__).resolve().parents[1] / "notebooks" / "07_parameter_sweeps.ipynb"
 nbformat.write(nb, path)

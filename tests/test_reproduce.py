@@ -6,7 +6,6 @@ part and a shrunken stdp-match part run real commands in subprocesses; the full 
 """
 
 import csv
-import importlib.util
 import json
 import re
 import shutil
@@ -18,6 +17,8 @@ import pytest
 
 from spiking_bpdl import cli
 from spiking_bpdl import reproduce as rp
+
+from script_loader import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -224,11 +225,7 @@ def test_full_resumes_the_committed_sweeps_without_running_a_task(tmp_path):
 
 
 def _readme_tables():
-    spec = importlib.util.spec_from_file_location("readme_tables", REPO / "scripts" / "readme_tables.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["readme_tables"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(REPO / "scripts" / "readme_tables.py")
 
 
 @pytest.mark.slow
