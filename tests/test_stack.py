@@ -394,6 +394,71 @@ def test_feedback_gain_and_phases_are_validated(changes, key):
         small((12,), **changes)
 
 
+@pytest.mark.parametrize("changes", [
+    {"twin_loop": "settled"},                                                  # the 'rate' form has no loop current
+    {"hidden_target": "current", "feedback_phases": "target", "twin_loop": "settled"},  # no free-phase feedback
+    {"hidden_target": "current", "twin_loop": "closed"},
+])
+def test_the_twin_loop_is_validated(changes):
+    with pytest.raises(ConfigError, match="stack.twin_loop"):
+        small((12,), **changes)
+
+
+def _loop_setup(gamma, hidden=(12,)):
+    cfg = dataclasses.replace(small(hidden), hidden_target="current", feedback="random", feedback_gain=gamma)
+    rng = np.random.default_rng(9)
+    weights = twin.init_weights(cfg, rng)
+    for name in weights:  # a loop strong enough to move the rates: feedback weights as large as the forward ones
+        if name.startswith("G"):
+            weights[name] = weights[cfg.forward(int(name[1:])).name].T * 3.0
+    x = rng.random((16, 49))
+    y = twin.targets_of(cfg, x, rng.integers(0, 10, 16))
+    return cfg, weights, x, y
+
+
+@pytest.mark.parametrize("hidden", [(12,), (8, 7)])
+def test_settle_solves_the_loop_through_f_and_g(hidden):
+    """Free and target phase with the feedback's whole drive: the rates are the fixed point of every layer's
+    transfer function, the top is nudged in the target phase, and without feedback it is the feed-forward pass."""
+    cfg, weights, x, y = _loop_setup(1.0, hidden)
+    n = len(cfg.layers) - 1
+    off = twin.settle(dataclasses.replace(cfg, feedback_gain=0.0), weights, x)
+    ff = twin.free_phase(cfg, weights, x)[1]
+    for l in range(1, n + 1):
+        np.testing.assert_allclose(off[1][l], ff[l], rtol=1e-12)
+    for phase_y in (None, y):
+        drives, rates, residual = twin.settle(cfg, weights, x, phase_y, sweeps=200)
+        assert residual < 1e-8
+        for l in range(1, n):
+            u = twin.bias(cfg, l) + cfg.layers[l].tau_m * (rates[l - 1] @ weights[cfg.forward(l).name]
+                                                           + rates[l + 1] @ weights[cfg.feedback_into(l).name])
+            np.testing.assert_allclose(rates[l], lp.transfer(u, cfg.layers[l]), rtol=1e-6, atol=1e-6)
+        u_top = twin.bias(cfg, n) + cfg.layers[n].tau_m * (rates[n - 1] @ weights[cfg.forward(n).name])
+        top = lp.transfer(u_top, cfg.layers[n]) if phase_y is None else twin.nudged(cfg, u_top, y)
+        np.testing.assert_allclose(rates[n], top, rtol=1e-6, atol=1e-6)
+    # the loop moves the free rates: the settled free phase is not the feed-forward pass
+    assert np.abs(twin.settle(cfg, weights, x, sweeps=200)[1][1] - ff[1]).max() > 1.0
+    with pytest.raises(ValueError, match="damping"):
+        twin.settle(cfg, weights, x, damping=0.0)
+
+
+def test_a_settled_twin_learns_from_the_settled_phases():
+    cfg, weights, x, y = _loop_setup(1.0)
+    settled = dataclasses.replace(cfg, twin_loop="settled")
+    upd, info = twin.target_prop_updates(settled, weights, x, y)
+    free, target = twin.settle(cfg, weights, x)[1], twin.settle(cfg, weights, x, y)[1]
+    for l, name in ((1, "W1"), (2, "W2")):
+        np.testing.assert_allclose(upd[name], cfg.projection(name).eta * free[l - 1].T @ (target[l] - free[l]),
+                                   rtol=1e-6)
+    opened, _ = twin.target_prop_updates(cfg, weights, x, y)
+    assert metrics.cosine_similarity(upd["W1"], opened["W1"]) < 0.999  # the loop changes the hidden update
+    # a settled twin is read from its settled free phase; predict(settled=False) is the feed-forward pass
+    cls = lambda r: r.reshape(len(r), cfg.n_classes, cfg.per_class).mean(axis=2).argmax(axis=1)
+    np.testing.assert_array_equal(twin.predict(settled, weights, x), cls(free[-1]))
+    np.testing.assert_array_equal(twin.predict(settled, weights, x, settled=False),
+                                  cls(twin.free_phase(cfg, weights, x)[1][-1]))
+
+
 def test_the_feedback_settings_live_in_the_stack_table():
     doc = small_doc((12,))
     doc["spiking"] = {"feedback_gain": 2.0}
@@ -544,4 +609,5 @@ def test_the_deep_variants_overrides_give_their_recorded_configuration(folder, o
         recorded = json.loads((folder / result).read_text())["config"]
         for p in recorded["projections"]:  # recorded before projections had a mirror_scale (1: the full copy)
             p.setdefault("mirror_scale", 1.0)
+        recorded.setdefault("twin_loop", "open")  # recorded before the twin could settle its loop
         assert {k: v for k, v in got.items() if k != "path"} == {k: v for k, v in recorded.items() if k != "path"}

@@ -120,8 +120,25 @@ def test_train_writes_the_classifier_keys_and_figures(tmp_path):
         assert (tmp_path / png).stat().st_size > 0
 
 
+def test_a_settled_twin_records_its_feedforward_pass_too(tmp_path):
+    sets = sum((["--set", s] for s in TINY + ["stack.feedback_phases=both", "stack.twin_loop=settled"]), [])
+    r = _cli("train", "classifier_small", "--backend", "rate", "--no-progress", *sets, "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((tmp_path / "train_rate.json").read_text())
+    assert res["config"]["twin_loop"] == "settled"
+    cfg = load_stack("classifier_small", TINY + ["stack.feedback_phases=both", "stack.twin_loop=settled"])
+    data = load_splits(cfg, test=True)
+    w = np.load(tmp_path / "weights_rate.npz")
+    weights = {k: w[k] for k in w.files}
+    # the twin's own figure is its settled free phase, the feed-forward pass of its weights is recorded next to it
+    assert res["test_accuracy"] == np.mean(twin.predict(cfg, weights, data["x_test"]) == data["l_test"])
+    assert res["test_accuracy_feedforward"] == np.mean(
+        twin.predict(cfg, weights, data["x_test"], settled=False) == data["l_test"])
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--freeze", "W9"], "unknown projection 'W9' (projections: W1, W2, G2)"),
+    (["--set", "stack.twin_loop=settled"], "stack.twin_loop: 'settled' needs"),
     (["--set", "stack.feedback_gain=-1"], "stack.feedback_gain: must be >= 0"),
     (["--set", "spiking.block=0"], "spiking.block: must be >= 1"),
     (["--set", "spiking.trace_reset=never"], "spiking.trace_reset"),

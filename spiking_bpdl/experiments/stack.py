@@ -97,7 +97,8 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
         ``backend, frozen, samples, complete, val_accuracy, curve [{samples, val_accuracy, ...}],
         test_accuracy, samples_per_s, wall_s, train_s, seed, config``; the spiking backend adds
         ``val_accuracy_spiking_readout``, ``test_accuracy_spiking_readout``, ``synaptic_events``,
-        ``target``; plus, for the figures and the weights file, ``weights`` (arrays),
+        ``target``; a rate twin with ``stack.twin_loop = 'settled'`` is scored from its settled free
+        phase and adds ``test_accuracy_feedforward`` (the feed-forward pass of its weights); plus, for the figures and the weights file, ``weights`` (arrays),
         ``initial_weights`` and ``confusion`` (test digits; none in a screen); ``receptive_fields``: the
         structure of the first hidden layer's learned change
         (:func:`~spiking_bpdl.experiments.receptive_fields.structure_summary`).
@@ -144,8 +145,15 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
     result["val_accuracy"] = result["curve"][-1]["val_accuracy"]
     result["test_accuracy"] = None
     if score_test and result["complete"]:
-        rate_pred = twin.predict(cfg, weights, x_test)
+        # The twin with a settled loop is read from its settled free phase, and its weights' feed-forward
+        # pass is recorded next to it (the figure a spiking run's rate pass is); every other read-out is
+        # the feed-forward pass.
+        settled = backend == "rate" and cfg.twin_loop == "settled"
+        rate_pred = twin.predict(cfg, weights, x_test, settled=settled)
         result["test_accuracy"] = float(np.mean(rate_pred == l_test))
+        if settled:
+            result["test_accuracy_feedforward"] = float(np.mean(twin.predict(cfg, weights, x_test, settled=False)
+                                                                == l_test))
         result.setdefault("confusion", confusion_matrix(l_test, rate_pred))
     result["wall_s"] = time.perf_counter() - t0
     result["samples_per_s"] = result["samples"] / result["train_s"] if result["train_s"] > 0 else None

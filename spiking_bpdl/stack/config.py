@@ -61,6 +61,11 @@ HIDDEN_TARGETS = ("rate", "current")
 CENTERING = ("none", "pre", "post")
 #: Phases in which the feedback reaches the layer below (``[stack] feedback_phases``).
 FEEDBACK_PHASES = ("both", "target")
+#: How the rate twin treats the loop through ``f`` and ``g`` that feedback in both phases closes
+#: (``[stack] twin_loop``): ``open`` (only the feedback of the change above reaches a layer, the
+#: linearised scheme) or ``settled`` (both phases solved with the feedback's whole drive, as the
+#: spiking network runs them).
+TWIN_LOOPS = ("open", "settled")
 #: Feedback weights on the spiking backend (``[spiking] feedback``): the fixed initial ``g`` (feedback
 #: alignment), the transpose of the forward weights above, refreshed every block (weight transport), or
 #: (an auto-encoder pair) the encoder's own weights ``f_1``, refreshed every block: the reconstruction is
@@ -91,7 +96,7 @@ _N_CLASSES = 10
 _STACK_KEYS = {"layers": None, "target": None, "nudge": None, "target_rate": "frequency", "feedback": None,
                "feedback_noise": "frequency", "feedback_decay": None, "hidden_target": None, "centering": None,
                "feedback_gain": None, "feedback_phases": None, "dt": "time", "free_phase": "time", "target_phase": "time",
-               "plasticity_onset": "time", "cycles": None}
+               "plasticity_onset": "time", "cycles": None, "twin_loop": None}
 _DATA_KEYS = {"dataset", "source", "downsample", "corruption", "corruption_level"}
 _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", "validation_samples",
                   "test_samples", "backprop_lr", "lr_decay_samples", "seed"}
@@ -216,6 +221,15 @@ class StackConfig:
         in the target phases (the hidden layer's free rate has no feedback, its target-phase drive
         is ``a_l + gamma tau_m rho_(l+1)^ G``: direct random target projection when ``G`` is fixed
         and random). ``'target'`` needs ``hidden_target = 'current'``.
+    twin_loop : {'open', 'settled'}
+        The rate twin's treatment of the loop layer ``l`` -> ``f`` -> layer ``l+1`` -> ``g`` -> layer ``l``
+        that feedback in both phases closes. ``open`` (default): the free phase is feed-forward and
+        only the feedback of the change above reaches a layer (``hidden_target = 'current'``).
+        ``settled``: the free and the target phase are each solved with the feedback's whole drive,
+        ``a_l + gamma tau_m rho_(l+1) G``, by damped fixed-point iteration
+        (:func:`spiking_bpdl.stack.twin.settle`), as the Brian2 network runs them; the twin's
+        accuracy is then read from its settled free phase. Needs ``hidden_target = 'current'`` and
+        ``feedback_phases = 'both'``. Only the rate twin reads it.
     feedback_noise : float
         Standard deviation (Hz) of the noise added to ``h_l`` when ``g_(l+1)`` learns (denoising inverse or mirror).
     centering : {'none', 'pre', 'post'}
@@ -263,6 +277,7 @@ class StackConfig:
     centering: str = "none"
     feedback_gain: float = 1.0
     feedback_phases: str = "both"
+    twin_loop: str = "open"
     dt: float = 0.5e-3
     free_phase: float = 100e-3
     target_phase: float = 100e-3
@@ -365,6 +380,10 @@ class StackConfig:
         if self.hidden_target == "rate" and self.feedback_gain != 1:
             bad("stack.feedback_gain", "must be 1 with stack.hidden_target = 'rate' (the difference form's feedback "
                 f"units carry their scale in G), got {self.feedback_gain}")
+        choice("stack.twin_loop", self.twin_loop, TWIN_LOOPS)
+        if self.twin_loop == "settled" and (self.hidden_target != "current" or self.feedback_phases != "both"):
+            bad("stack.twin_loop", "'settled' needs stack.hidden_target = 'current' and stack.feedback_phases = "
+                "'both' (the schemes whose free phase carries the feedback's drive)")
         if self.feedback_phases == "target" and self.hidden_target != "current":
             bad("stack.feedback_phases", "'target' needs stack.hidden_target = 'current' (a feedback current "
                 "in the target phase only has no difference form)")

@@ -313,7 +313,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
             w = feedback_weights(cfg, weights, initial)
             pred, _ = spiking_predict(sim, cfg, w, x_read, _seed(seed, 11, done))
             row = {"samples": done,
-                   "val_accuracy": float(np.mean(twin.predict(cfg, weights, data["x_val"]) == data["l_val"])),
+                   "val_accuracy": float(np.mean(twin.predict(cfg, weights, data["x_val"], settled=False) == data["l_val"])),
                    "val_accuracy_spiking_readout": float(np.mean(pred == l_read))}
             curve.append(row)
             if log:

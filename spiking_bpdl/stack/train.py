@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from ..errors import ConfigError
+from ..metrics import cosine_similarity
 from . import backprop, twin
 
 __all__ = ["METHODS", "load_splits", "evaluate", "alignment", "train"]
@@ -57,16 +58,15 @@ def load_splits(cfg, data_dir=None, test=False):
     return out
 
 
-def evaluate(cfg, weights, x, labels=None):
-    """Accuracy of a classifier (``target = 'label'``) or per-pixel MSE of an auto-encoder."""
+def evaluate(cfg, weights, x, labels=None, settled=None):
+    """Accuracy of a classifier (``target = 'label'``) or per-pixel MSE of an auto-encoder.
+
+    ``settled``: read a classifier from its settled free phase (default ``cfg.twin_loop == 'settled'``;
+    backprop's network has no loop and passes False).
+    """
     if cfg.target == "label":
-        return float(np.mean(twin.predict(cfg, weights, x) == labels))
+        return float(np.mean(twin.predict(cfg, weights, x, settled=settled) == labels))
     return float(np.mean((twin.forward(cfg, weights, x) - x) ** 2))
-
-
-def _cos(a, b):
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(np.sum(a * b) / (na * nb)) if na > 0 and nb > 0 else 0.0
 
 
 def alignment(cfg, weights, x, y, rng):
@@ -83,7 +83,7 @@ def alignment(cfg, weights, x, y, rng):
     grads, _, _ = backprop.gradients(cfg, weights, x, y)
     upd, _ = twin.target_prop_updates(cfg, weights, x, y, rng)
     shuffled, _ = twin.target_prop_updates(cfg, weights, x, y[rng.permutation(len(y))], rng)
-    return {k: {"cos": _cos(upd[k], -grads[k]), "cos_shuffled": _cos(shuffled[k], -grads[k])}
+    return {k: {"cos": cosine_similarity(upd[k], -grads[k]), "cos_shuffled": cosine_similarity(shuffled[k], -grads[k])}
             for k in grads if k in upd}
 
 
@@ -131,7 +131,8 @@ def train(cfg, method, data, weights=None, seed=None, eval_every=None, measure_a
     plastic = {p.name for p in cfg.projections if p.plastic}
 
     def point():
-        row = {"samples": done, "val": evaluate(cfg, weights, data["x_val"], data["l_val"])}
+        row = {"samples": done, "val": evaluate(cfg, weights, data["x_val"], data["l_val"],
+                                                settled=None if method == "target_prop" else False)}
         curve.append(row)
         if log:
             log(f"{method} {done}: val {row['val']:.4f} ({time.time() - t0:.0f} s)")

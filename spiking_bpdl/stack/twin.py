@@ -14,6 +14,9 @@ dimensionless (a weight ``w`` makes the membrane jump by ``w * v_threshold``)::
                    rho_l^ = phi_l(a_l + gamma tau_m,l (rho_(l+1)^ - rho_(l+1)) G_(l+1))
       or, with feedback_phases = 'target' (no feedback in the free phase):
                    rho_l^ = phi_l(a_l + gamma tau_m,l rho_(l+1)^ G_(l+1))
+      or, with twin_loop = 'settled' (the feedback's whole drive in both phases, as in spikes):
+                   rho_l  = phi_l(a_l + gamma tau_m,l rho_(l+1)  G_(l+1))    free, solved with rho_n = phi_n(a_n)
+                   rho_l^ = phi_l(a_l^ + gamma tau_m,l rho_(l+1)^ G_(l+1))   target, with rho_n^ nudged
     learning       d f_l = eta_l rho_(l-1) (rho_l^ - rho_l)          forward, every layer
                    d G_(l+1) = eta_g h~_(l+1) (h~_l - g_(l+1)(h~_(l+1)))             feedback
                    h~_l = max(rho_l + noise, 0),  h~_(l+1) = phi_(l+1)(b + tau_m h~_l f_(l+1))
@@ -76,6 +79,7 @@ __all__ = [
     "init_weights",
     "bias",
     "free_phase",
+    "settle",
     "forward",
     "output",
     "predict",
@@ -162,6 +166,73 @@ def free_phase(cfg, weights, x):
     return drives, rates
 
 
+#: Damped fixed-point sweeps of :func:`settle` and their damping: each sweep moves every rate halfway
+#: to its new value. At initial weights the loop settles at once (relative residual ~1e-7); at
+#: trained weights of ``classifier_mnist``, whose loop gain comes close to 1, 30 sweeps leave a
+#: relative residual of about 1e-2 (60 sweeps: 3e-3; measured on 2,000 validation digits), which
+#: ``settle`` returns so that a caller can see it.
+SETTLE_SWEEPS = 30
+SETTLE_DAMPING = 0.5
+
+
+def settle(cfg, weights, x, y=None, sweeps=SETTLE_SWEEPS, damping=SETTLE_DAMPING):
+    """Rates of every layer with the feedback's whole drive: the loop through ``f`` and ``g`` solved.
+
+    With feedback in both phases the Brian2 network runs a loop: layer ``l`` drives layer ``l+1``
+    through ``f_(l+1)``, which drives layer ``l`` back through ``G_(l+1)``. Here every hidden layer's
+    drive is ``a_l + gamma tau_m,l rho_(l+1) G_(l+1)`` (``a_l`` from the layer below) and the top
+    layer's is ``a_n`` (free phase, ``y`` None) or nudged toward ``y`` (target phase). Starting from
+    the feed-forward pass, every sweep updates the layers bottom-up and moves each rate by
+    ``damping`` of the way to its new value.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+        Needs ``hidden_target = 'current'`` (a feedback current).
+    weights : dict of str to ndarray
+    x : ndarray (batch, n_0)
+    y : ndarray (batch, n_n), optional
+        The top layer's target (:func:`targets_of`); None for the free phase.
+    sweeps : int
+    damping : float
+        In ``(0, 1]``.
+
+    Returns
+    -------
+    drives : list of ndarray
+        ``[None, u_1, ..., u_n]``: each layer's total drive in the last sweep (feedback included).
+    rates : list of ndarray
+        ``[rho_0, ..., rho_n]`` (Hz) after the last sweep.
+    residual : float
+        The largest change of a rate in the last sweep, relative to the largest rate.
+    """
+    if cfg.hidden_target != "current":
+        raise ConfigError(f"{cfg.path}: settling the loop needs stack.hidden_target = 'current'")
+    if not 0 < damping <= 1:
+        raise ValueError(f"damping must be in (0, 1], got {damping}")
+    drives, rates = free_phase(cfg, weights, x)
+    dtype = rates[-1].dtype
+    n = len(cfg.layers) - 1
+    residual = 0.0
+    for _ in range(int(sweeps)):
+        residual = 0.0
+        for l in range(1, n + 1):
+            layer = cfg.layers[l]
+            if l == 1:
+                u = bias(cfg, 1) + layer.tau_m * cfg.layers[0].max_rate * (x @ weights[cfg.forward(1).name])
+            else:
+                u = bias(cfg, l) + layer.tau_m * (rates[l - 1] @ weights[cfg.forward(l).name])
+            if l < n and cfg.feedback_into(l) is not None:
+                u = u + cfg.feedback_gain * layer.tau_m * (rates[l + 1] @ feedback_weights(cfg, weights, l))
+            new = nudged(cfg, u, y) if (l == n and y is not None) else _phi(u, layer, dtype)
+            step = damping * (new - rates[l])
+            rates[l] = (rates[l] + step).astype(dtype, copy=False)
+            drives[l] = u
+            scale = float(np.max(np.abs(rates[l]))) or 1.0
+            residual = max(residual, float(np.max(np.abs(step))) / damping / scale)
+    return drives, rates, residual
+
+
 def output(cfg, rates):
     """The top layer's rates in target units, ``rho_n / R``."""
     return rates[-1] / cfg.target_rate
@@ -176,13 +247,19 @@ def forward(cfg, weights, x):
     return output(cfg, free_phase(cfg, weights, x)[1])
 
 
-def predict(cfg, weights, x, batch=2000):
-    """Predicted classes (argmax of each class population's mean rate) of a classifier."""
+def predict(cfg, weights, x, batch=2000, settled=None):
+    """Predicted classes (argmax of each class population's mean rate) of a classifier.
+
+    ``settled`` (default: ``cfg.twin_loop == 'settled'``) reads the settled free phase
+    (:func:`settle`) instead of the feed-forward pass; a rate pass of spiking weights passes False.
+    """
     if cfg.target != "label":
         raise ConfigError(f"{cfg.path}: stack.target = {cfg.target!r} has no classes to predict")
+    settled = cfg.twin_loop == "settled" if settled is None else settled
     out = []
     for s in range(0, x.shape[0], batch):
-        r = free_phase(cfg, weights, x[s:s + batch])[1][-1]
+        xb = x[s:s + batch]
+        r = (settle(cfg, weights, xb)[1] if settled else free_phase(cfg, weights, xb)[1])[-1]
         out.append(r.reshape(r.shape[0], cfg.n_classes, cfg.per_class).mean(axis=2).argmax(axis=1))
     return np.concatenate(out)
 
@@ -295,9 +372,15 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
     info : dict
         ``drives``, ``rates`` (free phase) and ``targets``.
     """
-    drives, rates = free_phase(cfg, weights, x)
-    top = nudged(cfg, drives[-1], y)
-    targets = hidden_targets(cfg, weights, drives, rates, top)
+    if cfg.twin_loop == "settled":
+        # Both phases with the loop through f and g, as the spiking network runs them.
+        drives, rates, _ = settle(cfg, weights, x)
+        targets = settle(cfg, weights, x, y)[1]
+        targets[0] = None
+    else:
+        drives, rates = free_phase(cfg, weights, x)
+        top = nudged(cfg, drives[-1], y)
+        targets = hidden_targets(cfg, weights, drives, rates, top)
     updates = {}
     n = len(cfg.layers) - 1
     for l in range(1, n + 1):
