@@ -98,7 +98,8 @@ def run_stack_training(cfg, backend, frozen=(), out=None, seed=None, target=None
         test_accuracy, samples_per_s, wall_s, train_s, seed, config``; the spiking backend adds
         ``val_accuracy_spiking_readout``, ``test_accuracy_spiking_readout``, ``synaptic_events``,
         ``target``; a rate twin with ``stack.twin_loop = 'settled'`` is scored from its settled free
-        phase and adds ``test_accuracy_feedforward`` (the feed-forward pass of its weights); plus, for the figures and the weights file, ``weights`` (arrays),
+        phase and adds ``test_accuracy_feedforward`` (the feed-forward pass of its weights); plus, for
+        the figures and the weights file, ``weights`` (arrays),
         ``initial_weights`` and ``confusion`` (test digits; none in a screen); ``receptive_fields``: the
         structure of the first hidden layer's learned change
         (:func:`~spiking_bpdl.experiments.receptive_fields.structure_summary`).

@@ -83,7 +83,8 @@ def alignment(cfg, weights, x, y, rng):
     grads, _, _ = backprop.gradients(cfg, weights, x, y)
     upd, _ = twin.target_prop_updates(cfg, weights, x, y, rng)
     shuffled, _ = twin.target_prop_updates(cfg, weights, x, y[rng.permutation(len(y))], rng)
-    return {k: {"cos": cosine_similarity(upd[k], -grads[k]), "cos_shuffled": cosine_similarity(shuffled[k], -grads[k])}
+    return {k: {"cos": cosine_similarity(upd[k], -grads[k]),
+                "cos_shuffled": cosine_similarity(shuffled[k], -grads[k])}
             for k in grads if k in upd}
 
 
