@@ -211,6 +211,7 @@ def settle(cfg, weights, x, y=None, sweeps=SETTLE_SWEEPS, damping=SETTLE_DAMPING
     if not 0 < damping <= 1:
         raise ValueError(f"damping must be in (0, 1], got {damping}")
     drives, rates = free_phase(cfg, weights, x)
+    input_drive = drives[1]  # the first layer's drive from the input is the same in every sweep
     dtype = rates[-1].dtype
     n = len(cfg.layers) - 1
     residual = 0.0
@@ -219,7 +220,7 @@ def settle(cfg, weights, x, y=None, sweeps=SETTLE_SWEEPS, damping=SETTLE_DAMPING
         for l in range(1, n + 1):
             layer = cfg.layers[l]
             if l == 1:
-                u = bias(cfg, 1) + layer.tau_m * cfg.layers[0].max_rate * (x @ weights[cfg.forward(1).name])
+                u = input_drive
             else:
                 u = bias(cfg, l) + layer.tau_m * (rates[l - 1] @ weights[cfg.forward(l).name])
             if l < n and cfg.feedback_into(l) is not None:
