@@ -73,8 +73,15 @@ def measure(cfg, block, repetitions, seed, target="cython", feedback_gain=None, 
                         "twin_cos_backprop_shuffled": twin_vs_backprop[name]["cos_shuffled"]}
     rates = {k: {"free_hz": float(np.mean(r["rates_free"][k])), "target_hz": float(np.mean(r["rates_target"][k]))}
              for k in r["rates_free"]}
+    # the twin's own free and target rates for the same weights and digits: how far each layer's mean rate
+    # moves between the phases in the rate model, next to the Brian2 network's move above
+    twin_cfg, twin_w = sa.twin_for_spiking(cfg, weights)
+    info = twin.target_prop_updates(twin_cfg, twin_w, x, twin.targets_of(cfg, x, labels))[1]
+    twin_rates = {layer.name: {"free_hz": float(np.mean(info["rates"][l])),
+                               "target_hz": float(np.mean(info["targets"][l]))}
+                  for l, layer in enumerate(cfg.layers) if l > 0}
     return {"block": block, "repetitions": repetitions, "seed": seed, "target": target,
-            "feedback_gain": float(r["feedback_gain"]), "layers": layers, "rates": rates,
+            "feedback_gain": float(r["feedback_gain"]), "layers": layers, "rates": rates, "twin_rates": twin_rates,
             "wall_s": float(r["wall_s"])}, r
 
 

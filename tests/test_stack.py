@@ -610,4 +610,5 @@ def test_the_deep_variants_overrides_give_their_recorded_configuration(folder, o
         for p in recorded["projections"]:  # recorded before projections had a mirror_scale (1: the full copy)
             p.setdefault("mirror_scale", 1.0)
         recorded.setdefault("twin_loop", "open")  # recorded before the twin could settle its loop
+        recorded.setdefault("centring_scale", 1.0)  # recorded before the offset had a factor (1: the derived one)
         assert {k: v for k, v in got.items() if k != "path"} == {k: v for k, v in recorded.items() if k != "path"}

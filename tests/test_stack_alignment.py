@@ -96,6 +96,8 @@ def test_the_layer_alignment_script_records_every_layer_with_its_command(tmp_pat
         assert d["feedback_gain"] == (3.0 if gain is None else 0.0)  # classifier_small's gamma, or the cut
         assert d["config"]["name"] == "classifier_small"
         assert d["provenance"]["command"].startswith("python scripts/stack_layer_alignment.py classifier_small")
+        assert set(d["twin_rates"]) == set(d["rates"])  # the twin's phase rates next to the network's, per LIF layer
+        assert all(v["free_hz"] > 0 and v["target_hz"] > 0 for v in d["twin_rates"].values())
         for layer in d["layers"].values():  # the twin's update against backprop's gradient, same weights and digits
             assert -1 <= layer["twin_cos_backprop"] <= 1 and -1 <= layer["twin_cos_backprop_shuffled"] <= 1
     # after training: the weights of a run's file are the ones measured (here: the initial ones, scaled)

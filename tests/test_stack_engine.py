@@ -291,3 +291,18 @@ def test_network_rules_centre_by_the_layer_mean_or_by_each_input_mean():
     assert offsets_n["W1"].min() == 0 and offsets_n["W1"].max() > 3 * offsets_n["W1"].mean()
     with pytest.raises(ConfigError, match="spiking.centring_mean"):
         load_stack("classifier_small", ["spiking.centring_mean=pixel"])
+    # centring_scale multiplies every offset, by layer and by input; 0 removes them; it must be a finite number >= 0
+    for mean in ("layer", "neuron"):
+        base = load_stack("classifier_small", [f"spiking.centring_mean={mean}"])
+        half = load_stack("classifier_small", [f"spiking.centring_mean={mean}", "spiking.centring_scale=0.5"])
+        none = load_stack("classifier_small", [f"spiking.centring_mean={mean}", "spiking.centring_scale=0"])
+        (r1, o1), (r2, o2), (r0, o0) = (network_rules(c, weights, x) for c in (base, half, none))
+        assert r2["W1"].pre_offset == pytest.approx(0.5 * r1["W1"].pre_offset) and r0["W1"].pre_offset == 0
+        if mean == "neuron":
+            np.testing.assert_allclose(o2["W1"], 0.5 * o1["W1"], rtol=1e-12)
+            assert not np.any(o0["W1"])
+        else:
+            assert r1["W1"].pre_offset > 0
+    for bad in ("-0.5", "nan", "inf", "'half'"):
+        with pytest.raises(ConfigError, match="spiking.centring_scale"):
+            load_stack("classifier_small", [f"spiking.centring_scale={bad}"])

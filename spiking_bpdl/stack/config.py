@@ -104,7 +104,7 @@ _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias", "mirror_scale"}
 _SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None,
-                 "centring_mean": None, "trace_reset": None, "weight_updates": None, "top_window": None}
+                 "centring_mean": None, "centring_scale": None, "trace_reset": None, "weight_updates": None, "top_window": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
 
@@ -254,6 +254,12 @@ class StackConfig:
         mean rate of the whole pre-synaptic layer (one offset per projection), or each pre-synaptic
         neuron's own mean rate (one offset per input, as the rate twin centres each input by its own
         mean). Both means are taken over the first 1,000 training digits.
+    centring_scale : float
+        ``[spiking] centring_scale``: factor on the pre-centred STDP offset ``x_tar`` (default 1, the
+        offset :func:`spiking_bpdl.stack.engine.centring_offset` derives; 0 removes it). The derivation
+        takes the STDP traces as stationary at the phase switch; after a ``trace_reset = 'onset'`` they
+        are not, and the pairings' contrast is ``1 - exp(-L / tau)`` times smaller (``docs/stacks.md``,
+        "The hidden layer falls silent", where the factor is screened).
     trace_reset : {'sample', 'onset', 'none'}
         ``[spiking] trace_reset``: when the STDP traces of every layer restart from zero, at each
         sample's start (no pairing spans two digits), at the plasticity onset of each sample (the
@@ -304,6 +310,7 @@ class StackConfig:
     brian_target: str = "cpp_standalone"
     readout_samples: int = 1000
     centring_mean: str = "layer"
+    centring_scale: float = 1.0
     trace_reset: str = "sample"
     weight_updates: str = "per_sample"
     top_window: str = "contrastive"
@@ -441,6 +448,7 @@ class StackConfig:
         choice("spiking.target", self.brian_target, _BRIAN_TARGETS)
         number("spiking.readout_samples", self.readout_samples, 1, integer=True)
         choice("spiking.centring_mean", self.centring_mean, ("layer", "neuron"))
+        number("spiking.centring_scale", self.centring_scale, 0)
         choice("spiking.trace_reset", self.trace_reset, TRACE_RESETS)
         choice("spiking.weight_updates", self.weight_updates, WEIGHT_UPDATES)
         choice("spiking.top_window", self.top_window, TOP_WINDOWS)

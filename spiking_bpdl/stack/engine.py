@@ -81,7 +81,10 @@ def centring_offset(rule, m, cfg):
     constant, so only that part of the window counts. The offset takes ``A_plus x_tar`` per post
     spike, ``-A_plus x_tar L delta rho_post``, the same for every pre neuron; equating it with the
     pairings' term at ``rho_pre = m`` gives ``x_tar = A_minus tau_minus^2 (1 - exp(-L / tau_minus)) m
-    / (A_plus L)`` and the covariance rule ``(rho_pre - m) delta rho_post`` of the rate twin.
+    / (A_plus L)`` and the covariance rule ``(rho_pre - m) delta rho_post`` of the rate twin. The result is
+    multiplied by ``[spiking] centring_scale`` (default 1). The derivation takes the traces as stationary
+    at the switch; after the ``'onset'`` trace reset they reach ``1 - exp(-L / tau_minus)`` of it, which
+    makes the pairings' term that much smaller (``docs/stacks.md``).
 
     Parameters
     ----------
@@ -97,7 +100,7 @@ def centring_offset(rule, m, cfg):
     """
     window = min(cfg.free_phase - cfg.plasticity_onset, cfg.target_phase)
     lag = rule.tau_minus**2 * (1.0 - np.exp(-window / rule.tau_minus))
-    return float(rule.A_minus * lag * m / (rule.A_plus * window))
+    return float(cfg.centring_scale * rule.A_minus * lag * m / (rule.A_plus * window))
 
 
 def mean_pre_rates(cfg, weights, x, per_neuron=False):
