@@ -93,8 +93,8 @@ def main(argv=None):
         rules, offsets = engine.network_rules(cfg, initial, x)
         sim = SpikingStack(cfg, rules, len(x), target=target, directory=project, pre_offsets=offsets)
         for name, digest, weights in runs:
-            row = {"weights": name, "sha256": digest,
-                   "change_ratio": float(np.linalg.norm(weights[first] - initial[first]) / np.linalg.norm(initial[first]))}
+            change = np.linalg.norm(weights[first] - initial[first]) / np.linalg.norm(initial[first])
+            row = {"weights": name, "sha256": digest, "change_ratio": float(change)}
             row.update(measure(cfg, sim, weights, x, args.seed, args.silent))
             results.append(row)
     out = {"definition": str(args.definition), "layer": cfg.layers[1].name, "samples": args.samples,

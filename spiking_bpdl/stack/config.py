@@ -104,7 +104,8 @@ _INPUT_KEYS = {"max_rate", "encoder"}
 _LIF_KEYS = {"tau_m", "v_threshold", "v_reset", "t_ref", "sigma", "tau_syn", "bias"}
 _PROJ_EXTRA = {"bias", "mirror_scale"}
 _SPIKING_KEYS = {"feedback": None, "tau_filter": "time", "block": None, "target": None, "readout_samples": None,
-                 "centring_mean": None, "centring_scale": None, "trace_reset": None, "weight_updates": None, "top_window": None}
+                 "centring_mean": None, "centring_scale": None, "trace_reset": None, "weight_updates": None,
+                 "top_window": None}
 _RULE_KEYS = {"pair": {"A_plus", "A_minus", "tau_plus", "tau_minus"}, "rate": {"eta"}}
 
 
@@ -258,7 +259,7 @@ class StackConfig:
         ``[spiking] centring_scale``: factor on the pre-centred STDP offset ``x_tar`` (default 1, the
         offset :func:`spiking_bpdl.stack.engine.centring_offset` derives; 0 removes it). The derivation
         takes the STDP traces as stationary at the phase switch; after a ``trace_reset = 'onset'`` they
-        are not, and the pairings' contrast is ``1 - exp(-L / tau)`` times smaller (``docs/stacks.md``,
+        are not, and the pairings' contrast is multiplied by ``1 - exp(-L / tau)`` (``docs/stacks.md``,
         "The hidden layer falls silent", where the factor is screened).
     trace_reset : {'sample', 'onset', 'none'}
         ``[spiking] trace_reset``: when the STDP traces of every layer restart from zero, at each
