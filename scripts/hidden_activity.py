@@ -29,23 +29,7 @@ from spiking_bpdl.provenance import script_provenance
 from spiking_bpdl.stack import engine, twin
 from spiking_bpdl.stack.config import load_stack
 from spiking_bpdl.stack.network import SpikingStack
-from spiking_bpdl.stack.train import load_splits
-
-
-def load_any_weights(cfg, path):
-    """Every projection's weights from a ``weights_<run>.npz`` (names as keys) or an engine checkpoint
-    (``w_<name>`` keys), checked against the definition's shapes."""
-    with np.load(path, allow_pickle=False) as z:
-        keys = set(z.files)
-        weights = {p.name: np.asarray(z[p.name] if p.name in keys else z.get(f"w_{p.name}", np.empty(0)),
-                                      dtype=np.float64) for p in cfg.projections}
-    sizes = {layer.name: layer.size for layer in cfg.layers}
-    for p in cfg.projections:
-        shape = (sizes[p.pre], sizes[p.post])
-        if weights[p.name].shape != shape:
-            raise ConfigError(f"{path}: projection {p.name} of {cfg.name} needs shape {shape}, "
-                              f"got {weights[p.name].shape}")
-    return weights
+from spiking_bpdl.stack.train import load_splits, load_weights
 
 
 def activity(rates, silent):
@@ -84,7 +68,7 @@ def main(argv=None):
         if not path.is_file():
             raise ConfigError(f"{path}: no such weights file")
     initial = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
-    runs = [("initial", None, initial)] + [(str(p), sha256_file(p), load_any_weights(cfg, p)) for p in args.weights]
+    runs = [("initial", None, initial)] + [(str(p), sha256_file(p), load_weights(cfg, p)) for p in args.weights]
     x = load_splits(cfg)["x_train"][:args.samples]
     first = cfg.forward(1).name
     target = args.target if args.target == "numpy" or compiler_available() else "numpy"

@@ -34,21 +34,7 @@ from spiking_bpdl.experiments import stack_alignment as sa
 from spiking_bpdl.provenance import script_provenance
 from spiking_bpdl.stack import twin
 from spiking_bpdl.stack.config import load_stack
-from spiking_bpdl.stack.train import alignment, load_splits
-
-
-def load_weights(cfg, path):
-    """Every projection's weights from a run's ``weights_<run>.npz`` (checked against the definition)."""
-    from spiking_bpdl.errors import ConfigError
-
-    with np.load(path) as f:
-        stored = {k: np.asarray(f[k], dtype=np.float64) for k in f.files}
-    init = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
-    for name, w in init.items():
-        if name not in stored or stored[name].shape != w.shape:
-            got = stored[name].shape if name in stored else "missing"
-            raise ConfigError(f"{path}: projection {name} of {cfg.name} needs shape {w.shape}, got {got}")
-    return {name: stored[name] for name in init}
+from spiking_bpdl.stack.train import alignment, load_splits, load_weights
 
 
 def measure(cfg, block, repetitions, seed, target="cython", feedback_gain=None, weights=None):

@@ -23,7 +23,6 @@ open loop only::
 """
 
 import argparse
-import contextlib
 import json
 import time
 
@@ -59,17 +58,6 @@ def variant_updates(cfg, weights, x, y, centre="input", shift=0.0, post=False):
     return updates, {"drives": drives, "rates": rates, "targets": [None, hidden_target, targets[2]]}
 
 
-@contextlib.contextmanager
-def twin_update(rule):
-    """Let :func:`spiking_bpdl.stack.train.train` use ``rule`` for the twin's updates while inside."""
-    saved = twin.target_prop_updates
-    twin.target_prop_updates = lambda cfg, weights, x, y, rng=None: rule(cfg, weights, x, y)
-    try:
-        yield
-    finally:
-        twin.target_prop_updates = saved
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("definition")
@@ -88,8 +76,10 @@ def main(argv=None):
         raise ConfigError(f"--shift must be finite, got {args.shift!r}")
     data = stack_train.load_splits(cfg)
     t0 = time.time()
-    with twin_update(lambda c, w, x, y: variant_updates(c, w, x, y, args.centre, args.shift, args.post)):
-        res = stack_train.train(cfg, "target_prop", data, seed=args.seed, log=print)
+    def rule(c, w, x, y, rng=None):
+        return variant_updates(c, w, x, y, args.centre, args.shift, args.post)
+
+    res = stack_train.train(cfg, "target_prop", data, seed=args.seed, log=print, update_rule=rule)
     out = {"centre": args.centre, "shift_hz": args.shift, "post": args.post,
            "curve": [{"samples": c["samples"], "val_accuracy": c["val"]} for c in res["curve"]],
            "val_accuracy": res["val"], "wall_s": time.time() - t0, "definition": args.definition,

@@ -49,7 +49,7 @@ def test_the_input_centred_variant_is_the_twin_and_a_common_shift_leaks_only_thr
 
 def test_the_script_trains_the_variant_and_records_its_command(module, tmp_path):
     """A short run of the layer-centred variant on the embedded digits: the curve, the variant and the command in
-    the JSON, and the twin's own update restored afterwards; one-line errors for a non-finite shift or a deep stack."""
+    the JSON, and the twin's own update left in place (the variant reaches train() as its update_rule); one-line errors for a non-finite shift or a deep stack."""
     out = tmp_path / "v.json"
     argv = ["classifier_small", "--centre", "layer", "--shift", "1", "--set", "training.samples=400",
             "--set", "training.eval_every=200", "--set", "training.passes=1", "--out", str(out)]

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..metrics import cosine_similarity
 from . import backprop, twin
 
-__all__ = ["METHODS", "load_splits", "evaluate", "alignment", "train"]
+__all__ = ["METHODS", "load_splits", "load_weights", "evaluate", "alignment", "train"]
 
 #: Training methods: the twin's local rule, or SGD on the exact gradient.
 METHODS = ("target_prop", "backprop")
@@ -58,6 +58,30 @@ def load_splits(cfg, data_dir=None, test=False):
     return out
 
 
+def load_weights(cfg, path):
+    """Every projection's weights from a run's ``weights_<run>.npz`` (projection names as keys) or from an
+    engine checkpoint (``w_<name>`` keys), checked against the definition's shapes.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    path : str or Path
+
+    Returns
+    -------
+    dict of str to ndarray (float64)
+    """
+    with np.load(path, allow_pickle=False) as f:
+        stored = {k[2:] if k.startswith("w_") else k: np.asarray(f[k], dtype=np.float64)
+                  for k in f.files if not k.startswith("__")}
+    init = twin.init_weights(cfg, np.random.default_rng(cfg.seed), np.float64)
+    for name, w in init.items():
+        if name not in stored or stored[name].shape != w.shape:
+            got = stored[name].shape if name in stored else "missing"
+            raise ConfigError(f"{path}: projection {name} of {cfg.name} needs shape {w.shape}, got {got}")
+    return {name: stored[name] for name in init}
+
+
 def evaluate(cfg, weights, x, labels=None, settled=None):
     """Accuracy of a classifier (``target = 'label'``) or per-pixel MSE of an auto-encoder.
 
@@ -89,7 +113,7 @@ def alignment(cfg, weights, x, y, rng):
 
 
 def train(cfg, method, data, weights=None, seed=None, eval_every=None, measure_alignment=False, dtype=np.float32,
-          log=None):
+          log=None, update_rule=None):
     """Train a stack for ``cfg.passes`` passes over ``cfg.samples`` training digits.
 
     Parameters
@@ -110,6 +134,9 @@ def train(cfg, method, data, weights=None, seed=None, eval_every=None, measure_a
     dtype : numpy dtype
     log : callable, optional
         Called with one line of text per validation point.
+    update_rule : callable, optional
+        ``target_prop`` only: the minibatch update ``(cfg, weights, x, y, rng) -> (updates, info)``
+        (default :func:`~spiking_bpdl.stack.twin.target_prop_updates`); diagnostics pass a variant.
 
     Returns
     -------
@@ -130,6 +157,7 @@ def train(cfg, method, data, weights=None, seed=None, eval_every=None, measure_a
     curve, done, t0 = [], 0, time.time()
     mb = cfg.minibatch
     plastic = {p.name for p in cfg.projections if p.plastic}
+    rule = twin.target_prop_updates if update_rule is None else update_rule
 
     def point():
         row = {"samples": done, "val": evaluate(cfg, weights, data["x_val"], data["l_val"],
@@ -149,7 +177,7 @@ def train(cfg, method, data, weights=None, seed=None, eval_every=None, measure_a
                 curve[-1]["alignment"] = alignment(cfg, weights, xb, yb, np.random.default_rng([seed, 3, done]))
             scale = cfg.lr_scale(done)
             if method == "target_prop":
-                upd, _ = twin.target_prop_updates(cfg, weights, xb, yb, noise_rng)
+                upd, _ = rule(cfg, weights, xb, yb, noise_rng)
                 twin.apply_updates(weights, upd, scale)
             else:
                 grads, _, _ = backprop.gradients(cfg, weights, xb, yb)
