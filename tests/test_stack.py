@@ -135,6 +135,10 @@ def test_an_unset_key_takes_the_config_fields_default():
     ('projections.W2.weight.init="orthogonal"', "projections.W2.weight.init"),
     ("training.backprop_lr.G2=0.1", "training.backprop_lr"),
     ("populations.output.size=15", "populations.output.size"),
+    ("stack.homeostasis=-1e-6", "stack.homeostasis"),
+    ("stack.homeostasis=nan", "stack.homeostasis"),
+    ("stack.homeostasis_rate=0 Hz", "stack.homeostasis_rate"),
+    ("stack.homeostasis_rate=10", "stack.homeostasis_rate"),
 ])
 def test_every_bad_value_is_one_line_naming_file_and_key(override, key):
     with pytest.raises(ConfigError) as err:
@@ -506,6 +510,34 @@ def test_centred_hidden_updates(centering):
     assert not np.allclose(centred["W1"], plain["W1"])
 
 
+def test_the_rate_regulator_moves_each_hidden_neurons_weights_by_its_rate_error():
+    """[stack] homeostasis = eta_h adds eta_h T (r_h - rho_j) per sample to every incoming hidden weight of
+    neuron j (T the free-phase count window, rho_j its free rate), on top of the unchanged learning rule;
+    the output projection and the reciprocal feedback (a copy of W2's pairings) do not get it. Over the
+    minibatch the regulator raises the neurons below the goal rate and lowers those above it."""
+    doc = small_doc((24,))
+    doc["projections"]["G2"]["plasticity"] = "r2"
+    doc["stack"].update(feedback="reciprocal", hidden_target="current", centering="pre")
+    cfg0 = stack_from_data(doc, "small.toml")
+    cfg = dataclasses.replace(cfg0, homeostasis=2e-6, homeostasis_rate=12.0)
+    rng = np.random.default_rng(4)
+    weights = twin.init_weights(cfg, np.random.default_rng(0))
+    x = rng.random((30, 49))
+    y = twin.targets_of(cfg, x, rng.integers(0, 10, 30))
+    plain, info = twin.target_prop_updates(cfg0, weights, x, y)
+    regulated, _ = twin.target_prop_updates(cfg, weights, x, y)
+    rho = info["rates"][1]
+    window = cfg.free_phase - cfg.plasticity_onset
+    per_neuron = 2e-6 * window * np.sum(12.0 - rho, axis=0)
+    np.testing.assert_allclose(regulated["W1"] - plain["W1"], np.tile(per_neuron, (49, 1)), rtol=1e-9, atol=1e-18)
+    np.testing.assert_array_equal(regulated["W2"], plain["W2"])
+    np.testing.assert_array_equal(regulated["G2"], plain["G2"])
+    below, above = rho.mean(axis=0) < 12.0, rho.mean(axis=0) > 12.0
+    assert below.any() and above.any()
+    assert np.all(per_neuron[below] > 0) and np.all(per_neuron[above] < 0)
+    assert twin.homeostatic_updates(cfg0, info["rates"]) == {}
+
+
 def test_accuracy_curves_tell_each_ablation_apart():
     """A deep stack's ablations (W1 frozen, W2 frozen) get different markers, so the figure shows which is which."""
     import matplotlib
@@ -611,4 +643,6 @@ def test_the_deep_variants_overrides_give_their_recorded_configuration(folder, o
             p.setdefault("mirror_scale", 1.0)
         recorded.setdefault("twin_loop", "open")  # recorded before the twin could settle its loop
         recorded.setdefault("centring_scale", 1.0)  # recorded before the offset had a factor (1: the derived one)
+        recorded.setdefault("homeostasis", 0.0)  # recorded before the rate regulator existed (0: none)
+        recorded.setdefault("homeostasis_rate", 10.0)
         assert {k: v for k, v in got.items() if k != "path"} == {k: v for k, v in recorded.items() if k != "path"}

@@ -121,14 +121,16 @@ def _pair_sums(pre, post, rule, gate_of, sample_of, n_pre, n_post):
     return dw
 
 
-@pytest.mark.parametrize("pre_offset", [0.0, 0.6, "per neuron", "traces reset at the onset"])
+@pytest.mark.parametrize("pre_offset", [0.0, 0.6, "per neuron", "traces reset at the onset", "homeostasis"])
 def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_offset):
     """Every forward projection's change over a block equals the gated all-to-all pair sums of the
     recorded spikes (trace reset per sample, per-sample updates), so the stack's STDP is the rule's;
     with a pre-centred rule (``pre_offset``) every gated post spike also takes ``A_plus * pre_offset``,
     and with per-neuron offsets (``SpikingStack(pre_offsets=)``, W1 only) ``A_plus * x_tar[i]`` from the
     synapse of pre neuron ``i``. With ``[spiking] trace_reset = "onset"`` no spike before a sample's
-    plasticity onset pairs with one after it."""
+    plasticity onset pairs with one after it. With ``[stack] homeostasis = eta_h`` every incoming weight
+    of hidden neuron ``j`` also moves by ``lr eta_h (r_h T - n_j)`` per sample, ``n_j`` its recorded spikes
+    in ``[onset, free_phase)`` (the output projection W2 has no regulator)."""
     import dataclasses
 
     from spiking_bpdl.codegen import use_target
@@ -138,6 +140,9 @@ def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_of
     onset_reset = pre_offset == "traces reset at the onset"
     if onset_reset:
         cfg, pre_offset = dataclasses.replace(tiny, trace_reset="onset"), 0.0
+    homeostasis = pre_offset == "homeostasis"
+    if homeostasis:
+        cfg, pre_offset = dataclasses.replace(tiny, homeostasis=2e-3, homeostasis_rate=30.0), 0.0
     block = 3
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 1, (block, 16))
@@ -173,6 +178,14 @@ def test_block_weight_changes_are_the_gated_pair_sums_of_its_spikes(tiny, pre_of
         offset = per_neuron.get(name, 0.0) if per_neuron else pre_offset
         for b in range(len(jq)):
             expected[:, jq[b]] -= gate_of(tq[b]) * RULES[name].A_plus * offset
+        if homeostasis and name == "W1":
+            phase = tq % P
+            in_window = (phase >= cfg.plasticity_onset - 1e-9) & (phase < cfg.free_phase - 1e-9)
+            n_j = np.bincount(jq[in_window], minlength=cfg.layers[1].size)
+            assert 0 < n_j.sum() and n_j.max() > 30 * 0.04 * block  # some neurons above the goal rate, ...
+            assert n_j.min() < 30 * 0.04 * block  # ... some below: both signs of the regulator are exercised
+            goal = cfg.homeostasis_rate * (cfg.free_phase - cfg.plasticity_onset) * block
+            expected += 0.8 * cfg.homeostasis * (goal - n_j)[None, :]
         change = res.weights[name] - w0[name]
         # Weights are single precision: w0's rounding and one rounded addition per sample (3), plus the
         # accumulation of dw, each at most half an ulp (2^-24 relative) of the largest magnitude involved.

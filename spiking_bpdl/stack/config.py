@@ -96,7 +96,8 @@ _N_CLASSES = 10
 _STACK_KEYS = {"layers": None, "target": None, "nudge": None, "target_rate": "frequency", "feedback": None,
                "feedback_noise": "frequency", "feedback_decay": None, "hidden_target": None, "centering": None,
                "feedback_gain": None, "feedback_phases": None, "dt": "time", "free_phase": "time", "target_phase": "time",
-               "plasticity_onset": "time", "cycles": None, "twin_loop": None}
+               "plasticity_onset": "time", "cycles": None, "twin_loop": None, "homeostasis": None,
+               "homeostasis_rate": "frequency"}
 _DATA_KEYS = {"dataset", "source", "downsample", "corruption", "corruption_level"}
 _TRAINING_KEYS = {"samples", "passes", "minibatch", "eval_every", "train_pool", "validation_samples",
                   "test_samples", "backprop_lr", "lr_decay_samples", "seed"}
@@ -237,6 +238,16 @@ class StackConfig:
         Hidden layers' forward updates: ``eta rho_pre (rho^ - rho)`` (``none``), or with the pre-synaptic
         rates (``pre``) or the rate changes (``post``) taken relative to their mean over the minibatch
         (a covariance rule; the mean stands for a slow running average of the rate).
+    homeostasis : float
+        ``eta_h``: every hidden neuron's incoming forward weights move together by
+        ``eta_h (homeostasis_rate T - n)`` per sample, where ``n`` is the neuron's spike count in the
+        free-phase window ``[plasticity_onset, free_phase)`` of length ``T`` (in the rate twin ``n =
+        rho T`` with the free-phase rate ``rho``): a homeostatic regulator of each hidden neuron's rate
+        that needs no calibration against the STDP pairings and revives a neuron that fell silent
+        (``docs/stacks.md``, "A regulator of the hidden rates"). 0 (default): none. Hidden forward
+        projections only; a reciprocal feedback does not copy it (it is not a spike pairing).
+    homeostasis_rate : float
+        The rate (Hz) that ``homeostasis`` holds every hidden neuron at, on average over the digits.
     feedback_decay : float
         ``lambda`` of the mirror rule ``dG = eta_g (dh_(l+1)^T eps - lambda G)`` (per sample; sets the scale of ``G``).
     spiking_feedback : {'random', 'transposed', 'encoder', 'reciprocal'}
@@ -285,6 +296,8 @@ class StackConfig:
     feedback_gain: float = 1.0
     feedback_phases: str = "both"
     twin_loop: str = "open"
+    homeostasis: float = 0.0
+    homeostasis_rate: float = 10.0
     dt: float = 0.5e-3
     free_phase: float = 100e-3
     target_phase: float = 100e-3
@@ -389,6 +402,8 @@ class StackConfig:
             bad("stack.feedback_gain", "must be 1 with stack.hidden_target = 'rate' (the difference form's feedback "
                 f"units carry their scale in G), got {self.feedback_gain}")
         choice("stack.twin_loop", self.twin_loop, TWIN_LOOPS)
+        number("stack.homeostasis", self.homeostasis, 0)
+        number("stack.homeostasis_rate", self.homeostasis_rate, 0, strict=True)
         if self.twin_loop == "settled" and (self.hidden_target != "current" or self.feedback_phases != "both"):
             bad("stack.twin_loop", "'settled' needs stack.hidden_target = 'current' and stack.feedback_phases = "
                 "'both' (the schemes whose free phase carries the feedback's drive)")

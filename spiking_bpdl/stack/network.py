@@ -27,6 +27,13 @@ forward projection. With transposed forward weights as feedback this is the grad
 for the top layer's squared error to first order in ``beta`` and ``gamma``; with fixed random
 feedback it is feedback alignment.
 
+With ``[stack] homeostasis = eta_h`` the hidden forward projections also carry a regulator of
+every hidden neuron's rate: each of its spikes in the free-phase count window takes ``eta_h`` from
+all its incoming synapses' pending change, and each sample puts ``eta_h r_h T`` into it, so a sample
+moves them by ``eta_h (r_h T - n)`` (a silent neuron's inputs grow until it fires again). It is
+local (the post neuron's own spikes), needs no calibration against the pairings, and lives in the
+weights (no other state to carry across blocks or checkpoints).
+
 A *block* of samples is ONE ``run()``: stimuli, targets and the gates are ``TimedArray``s
 copied into variables once per phase slot by ``run_regularly`` operations; on ``cpp_standalone``
 the project is compiled once and each block is a ``device.run(run_args=...)`` with new stimuli,
@@ -212,6 +219,11 @@ class SpikingStack:
         # Every layer has one incoming and at most one outgoing forward projection, so its post trace
         # (apost) belongs to f_l and its pre trace (apre) to f_(l+1): no two rules share a trace.
         self._gates = phase_gates(cfg.free_phase, cfg.target_phase, cfg.plasticity_onset, cfg.cycles, cfg.dt)
+        # The rate regulator ([stack] homeostasis): on every plastic hidden forward projection f_l (l < n)
+        self.homeostatic = {f.name for f in self.forward[1:self.n] if f.plastic} if cfg.homeostasis > 0 else set()
+        if self.homeostatic and not self.deferred:
+            raise ConfigError(f"{cfg.path}: stack.homeostasis needs spiking.weight_updates = 'per_sample' (the "
+                              "regulator's per-sample part is added when a sample's changes are flushed)")
         self._objects = None
         self._built = False
         self._rng = np.random.default_rng(0)
@@ -248,6 +260,8 @@ class SpikingStack:
                "sample_start": tile(start), "trace_start": tile(trace_start)}
         if self.cfg.top_window == "target":  # the top projection pairs only after each switch (+1 windows)
             out["plastic_top"] = tile(np.where(g["plastic"] > 0, plastic, 0.0))
+        if self.homeostatic:  # the regulator's factor: the learning-rate schedule's while learning, else 0
+            out["homeo_level"] = np.full(g["per"] * self.block, lr_scale if learn else 0.0)
         return out
 
     def _bias(self, l):
@@ -326,6 +340,8 @@ class SpikingStack:
                           st_target_y=ta_y)
             if l == 1 and self.target == "cpp_standalone":
                 extra += "rng_seed : integer (shared, constant)\n"
+            if f_in.name in self.homeostatic:
+                extra += "homeo : 1 (shared)\n"
             ns.update({f"st_{k}": v for k, v in ta.items()})
             eqs = lif_equations(params, input_current=f"{drive}*v_threshold/R", noise_term=noise_term) \
                 + b2.Equations(trace_eqs + extra)
@@ -337,6 +353,10 @@ class SpikingStack:
             ops += "cnt_free *= 1 - st_sample_start(t)\ncnt_all *= 1 - st_sample_start(t)\n"
             if top:
                 ops += "y_target = st_target_y(t, i)\n"
+            if f_in.name in self.homeostatic:
+                # each spike in the free-phase count window lowers the incoming weights (the synapses read
+                # it); a shared variable, so written before the per-neuron statements
+                ops = "homeo = st_homeo_level(t)*int(st_count_gate(t) == 1)\n" + ops
             for trace in ("apre", "apost"):
                 if trace in trace_eqs:
                     ops += f"{trace} *= 1 - st_trace_start(t)\n"
@@ -366,10 +386,19 @@ class SpikingStack:
                 code = self.rules[f.name].neuron_trace_code(f.name, effect=effect, gate="plastic_post",
                                                             deferred=self.deferred,
                                                             offset_variable=f.name in self.pre_offsets)
-                syn = b2.Synapses(groups[l - 1], groups[l], code.model, on_pre=code.on_pre, on_post=code.on_post,
-                                  namespace={**consts, **code.namespace}, name=f"st_{f.name}", dtype=_WEIGHT_DTYPE)
+                on_post, express, extra_ns = code.on_post, "w += dw\ndw = 0", {}
+                if f.name in self.homeostatic:
+                    # the rate regulator eta_h (r_h T - n): -eta_h per post spike in the count window, and
+                    # +eta_h r_h T put in the pending change when each sample starts (flushed with its pairings)
+                    on_post += "\ndw -= eta_homeo*homeo_post"
+                    express = "w += dw\ndw = eta_homeo*goal_count*st_homeo_level(t)"
+                    extra_ns = {"eta_homeo": cfg.homeostasis, "st_homeo_level": ta["homeo_level"],
+                                "goal_count": cfg.homeostasis_rate * self.free_window}
+                syn = b2.Synapses(groups[l - 1], groups[l], code.model, on_pre=code.on_pre, on_post=on_post,
+                                  namespace={**consts, **code.namespace, **extra_ns}, name=f"st_{f.name}",
+                                  dtype=_WEIGHT_DTYPE)
                 if self.deferred:
-                    syn.run_regularly("w += dw\ndw = 0", clock=clock_sample, when="start", name=f"st_{f.name}_express")
+                    syn.run_regularly(express, clock=clock_sample, when="start", name=f"st_{f.name}_express")
             else:
                 syn = b2.Synapses(groups[l - 1], groups[l], "w : 1", on_pre=effect, name=f"st_{f.name}",
                                   namespace=consts, dtype=_WEIGHT_DTYPE)

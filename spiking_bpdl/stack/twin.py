@@ -89,6 +89,7 @@ __all__ = [
     "feedback_weights",
     "hidden_targets",
     "target_prop_updates",
+    "homeostatic_updates",
     "apply_updates",
 ]
 
@@ -398,6 +399,11 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
     if cfg.feedback == "reciprocal":
         for g_name, f_name in cfg.reciprocal_pairs().items():
             updates[g_name] = cfg.projection(g_name).mirror_scale * updates[f_name].T
+    if cfg.homeostasis > 0:
+        # after the reciprocal copy: the regulator is not a spike pairing, so the mirrored feedback lacks it
+        for name, change in homeostatic_updates(cfg, rates).items():
+            if name in updates:
+                updates[name] = updates[name] + change
     if cfg.feedback in ("trained", "mirror"):
         for l in range(1, len(cfg.layers) - 1):
             g = cfg.feedback_into(l)
@@ -424,6 +430,41 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
                 recon = feedback(cfg, weights, l, h_above)
                 updates[g.name] = g.eta * (h_above.T @ (noisy - recon))
     return updates, {"drives": drives, "rates": rates, "targets": targets}
+
+
+def homeostatic_updates(cfg, rates):
+    """The rate regulator's change of every plastic hidden forward projection, summed over a minibatch.
+
+    Every incoming weight of hidden neuron ``j`` moves by ``eta_h T (r_h - rho_j)`` per sample
+    (``eta_h`` = ``[stack] homeostasis``, ``r_h`` = ``homeostasis_rate``, ``T`` the free-phase window
+    ``free_phase - plasticity_onset``, ``rho_j`` the neuron's free-phase rate): the mean of what the
+    Brian2 network's synapses do with the neuron's spike count ``n_j`` in that window, ``eta_h (r_h T
+    - n_j)``.
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    rates : list of ndarray
+        Free-phase rates ``[rho_0, ..., rho_n]`` of the minibatch (:func:`free_phase`).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``(pre size, post size)`` per plastic hidden projection (``f_1 .. f_(n-1)``); empty when
+        ``homeostasis`` is 0.
+    """
+    out = {}
+    if cfg.homeostasis <= 0:
+        return out
+    window = cfg.free_phase - cfg.plasticity_onset
+    n = len(cfg.layers) - 1
+    for l in range(1, n):
+        f = cfg.forward(l)
+        if f.plastic:
+            per_post = cfg.homeostasis * window * np.sum(cfg.homeostasis_rate - rates[l], axis=0)
+            out[f.name] = np.broadcast_to(per_post, (cfg.layers[l - 1].size, cfg.layers[l].size)).astype(
+                rates[l].dtype)
+    return out
 
 
 def apply_updates(weights, updates, scale=1.0):
