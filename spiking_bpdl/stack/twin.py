@@ -20,6 +20,7 @@ dimensionless (a weight ``w`` makes the membrane jump by ``w * v_threshold``)::
     learning       d f_l = eta_l rho_(l-1) (rho_l^ - rho_l)          forward, every layer
                    d G_(l+1) = eta_g h~_(l+1) (h~_l - g_(l+1)(h~_(l+1)))             feedback
                    h~_l = max(rho_l + noise, 0),  h~_(l+1) = phi_(l+1)(b + tau_m h~_l f_(l+1))
+    regulator      d f_l[:, j] += eta_h T (r_h - rho_l,j)     hidden layers, with [stack] homeostasis = eta_h
 
 ``y`` is the clean input (``target = 'input'``, an auto-encoder; ``R = r_max``) or the one-hot
 class repeated over each class's population (``target = 'label'``; ``R = target_rate``).
