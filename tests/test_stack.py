@@ -527,7 +527,7 @@ def test_the_rate_regulator_moves_each_hidden_neurons_weights_by_its_rate_error(
     plain, info = twin.target_prop_updates(cfg0, weights, x, y)
     regulated, _ = twin.target_prop_updates(cfg, weights, x, y)
     rho = info["rates"][1]
-    window = cfg.free_phase - cfg.plasticity_onset
+    window = cfg.free_phase - cfg.plasticity_onset  # the count window, written out
     per_neuron = 2e-6 * window * np.sum(12.0 - rho, axis=0)
     np.testing.assert_allclose(regulated["W1"] - plain["W1"], np.tile(per_neuron, (49, 1)), rtol=1e-9, atol=1e-18)
     np.testing.assert_array_equal(regulated["W2"], plain["W2"])

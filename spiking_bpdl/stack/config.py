@@ -562,6 +562,12 @@ class StackConfig:
         return len(self.layers) - 1
 
     @property
+    def free_window(self):
+        """Seconds of the free-phase count window ``[plasticity_onset, free_phase)`` (the spiking read-out of
+        the free rates, and the window of the rate regulator ``homeostasis``)."""
+        return self.free_phase - self.plasticity_onset
+
+    @property
     def n_classes(self):
         """Classes of a classifier (10), None for an auto-encoder."""
         return _N_CLASSES if self.target == "label" else None

@@ -242,7 +242,7 @@ class SpikingStack:
     @property
     def free_window(self):
         """Seconds of the free-phase count window ``[onset, free_phase)``."""
-        return self.cfg.free_phase - self.cfg.plasticity_onset
+        return self.cfg.free_window
 
     # ------------------------------------------------------------------ build
     def _tiled(self, learn, lr_scale):
@@ -340,8 +340,6 @@ class SpikingStack:
                           st_target_y=ta_y)
             if l == 1 and self.target == "cpp_standalone":
                 extra += "rng_seed : integer (shared, constant)\n"
-            if f_in.name in self.homeostatic:
-                extra += "homeo : 1 (shared)\n"
             ns.update({f"st_{k}": v for k, v in ta.items()})
             eqs = lif_equations(params, input_current=f"{drive}*v_threshold/R", noise_term=noise_term) \
                 + b2.Equations(trace_eqs + extra)
@@ -353,10 +351,6 @@ class SpikingStack:
             ops += "cnt_free *= 1 - st_sample_start(t)\ncnt_all *= 1 - st_sample_start(t)\n"
             if top:
                 ops += "y_target = st_target_y(t, i)\n"
-            if f_in.name in self.homeostatic:
-                # each spike in the free-phase count window lowers the incoming weights (the synapses read
-                # it); a shared variable, so written before the per-neuron statements
-                ops = "homeo = st_homeo_level(t)*int(st_count_gate(t) == 1)\n" + ops
             for trace in ("apre", "apost"):
                 if trace in trace_eqs:
                     ops += f"{trace} *= 1 - st_trace_start(t)\n"
@@ -390,7 +384,7 @@ class SpikingStack:
                 if f.name in self.homeostatic:
                     # the rate regulator eta_h (r_h T - n): -eta_h per post spike in the count window, and
                     # +eta_h r_h T put in the pending change when each sample starts (flushed with its pairings)
-                    on_post += "\ndw -= eta_homeo*homeo_post"
+                    on_post += "\ndw -= eta_homeo*st_homeo_level(t)*int(count_gate_post == 1)"
                     express = "w += dw\ndw = eta_homeo*goal_count*st_homeo_level(t)"
                     extra_ns = {"eta_homeo": cfg.homeostasis, "st_homeo_level": ta["homeo_level"],
                                 "goal_count": cfg.homeostasis_rate * self.free_window}

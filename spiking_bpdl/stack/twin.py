@@ -400,11 +400,9 @@ def target_prop_updates(cfg, weights, x, y, rng=None):
     if cfg.feedback == "reciprocal":
         for g_name, f_name in cfg.reciprocal_pairs().items():
             updates[g_name] = cfg.projection(g_name).mirror_scale * updates[f_name].T
-    if cfg.homeostasis > 0:
-        # after the reciprocal copy: the regulator is not a spike pairing, so the mirrored feedback lacks it
-        for name, change in homeostatic_updates(cfg, rates).items():
-            if name in updates:
-                updates[name] = updates[name] + change
+    # after the reciprocal copy: the regulator is not a spike pairing, so the mirrored feedback lacks it
+    for name, change in homeostatic_updates(cfg, rates).items():
+        updates[name] = updates[name] + change
     if cfg.feedback in ("trained", "mirror"):
         for l in range(1, len(cfg.layers) - 1):
             g = cfg.feedback_into(l)
@@ -457,12 +455,11 @@ def homeostatic_updates(cfg, rates):
     out = {}
     if cfg.homeostasis <= 0:
         return out
-    window = cfg.free_phase - cfg.plasticity_onset
     n = len(cfg.layers) - 1
     for l in range(1, n):
         f = cfg.forward(l)
         if f.plastic:
-            per_post = cfg.homeostasis * window * np.sum(cfg.homeostasis_rate - rates[l], axis=0)
+            per_post = cfg.homeostasis * cfg.free_window * np.sum(cfg.homeostasis_rate - rates[l], axis=0)
             out[f.name] = np.broadcast_to(per_post, (cfg.layers[l - 1].size, cfg.layers[l].size)).astype(
                 rates[l].dtype)
     return out
