@@ -288,7 +288,7 @@ _RENAMED = {"classifier_mnist": "classifier_mnist_rate", "classifier_mnist_deep"
 _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden_learning_target_feedback",
            "hidden_learning_target_feedback_gain2")
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
-_TRAIN_DIRS = ("classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset", "classifier_mnist",
+_TRAIN_DIRS = ("classifier_mnist_regulated", "classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset", "classifier_mnist",
                "classifier_mnist_transposed",
                "classifier_mnist_deep_scaled_mirror", "classifier_mnist_deep_reciprocal", "classifier_mnist_deep",
                "classifier_small")
@@ -306,6 +306,19 @@ def _mirror_scales(config):
     scaled = [f"{p['name']} × {p['mirror_scale']:g}" for p in config.get("projections", ())
               if p.get("mirror_scale", 1.0) != 1.0]
     return f", scaled: {', '.join(scaled)}" if scaled else ""
+
+
+def _regulation(config):
+    """``, per-input centring × 0.35, rate regulator η_h = 1e-05`` for the hidden settings a spiking run
+    changed from their defaults (configurations recorded before a key existed had its default)."""
+    parts = []
+    if config.get("centring_mean", "layer") == "neuron":
+        parts.append(f"per-input centring × {config.get('centring_scale', 1.0):g}")
+    elif config.get("centring_scale", 1.0) != 1.0:
+        parts.append(f"centring × {config['centring_scale']:g}")
+    if config.get("homeostasis", 0.0):
+        parts.append(f"rate regulator η_h = {config['homeostasis']:g}")
+    return "".join(f", {p}" for p in parts)
 
 
 def _train_rows(folder, pct):
@@ -326,14 +339,17 @@ def _train_rows(folder, pct):
                            "reciprocal": f", feedback learnt by mirrored STDP (reciprocal{_mirror_scales(d['config'])})"}.get(
                                d["config"].get("spiking_feedback"), "")
                 reset = _TRACE_RESET[d["config"].get("trace_reset", "sample")]
-                what = (f"spiking (Brian2, pair STDP, {reset}{control}){frozen}: its own output spikes / "
+                what = (f"spiking (Brian2, pair STDP, {reset}{control}{_regulation(d['config'])}){frozen}: "
+                        "its own output spikes / "
                         "a rate pass of its weights")
                 val = f"{pct(d['val_accuracy_spiking_readout'])} / {pct(d['val_accuracy'])}"
                 test = f"{pct(d['test_accuracy_spiking_readout'])} / {pct(d['test_accuracy'])}"
             else:
                 learnt = f", feedback learnt as the forward update transposed (reciprocal{_mirror_scales(d['config'])})" \
                     if d["config"].get("feedback") == "reciprocal" else ""
-                what = {"rate": f"rate twin (target prop{learnt})", "backprop": "backprop"}[d["backend"]] + frozen
+                regulator = (f", rate regulator η_h = {d['config']['homeostasis']:g}"
+                             if d["config"].get("homeostasis", 0.0) else "")
+                what = {"rate": f"rate twin (target prop{learnt}{regulator})", "backprop": "backprop"}[d["backend"]] + frozen
                 val, test = pct(d["val_accuracy"]), pct(d["test_accuracy"])
             rows.append(f"| `{name}` | {what} | {d['samples']:,} | {val} | {test} |")
         except (KeyError, TypeError) as exc:

@@ -38,7 +38,8 @@ from spiking_bpdl.stack.config import load_stack
 
 def variant_updates(cfg, weights, x, y, centre="input", shift=0.0, post=False):
     """The twin's target-prop updates of a one-hidden-layer stack with the hidden update's centring
-    replaced (see the module docstring); the output and reciprocal feedback updates are the twin's."""
+    replaced (see the module docstring); the output and reciprocal feedback updates and the rate
+    regulator's term are the twin's."""
     drives, rates = twin.free_phase(cfg, weights, x)
     targets = twin.hidden_targets(cfg, weights, drives, rates, twin.nudged(cfg, drives[-1], y))
     hidden_target = targets[1] + np.asarray(shift, dtype=targets[1].dtype)
@@ -55,6 +56,9 @@ def variant_updates(cfg, weights, x, y, centre="input", shift=0.0, post=False):
     if cfg.feedback == "reciprocal":
         for g_name, f_name in cfg.reciprocal_pairs().items():
             updates[g_name] = cfg.projection(g_name).mirror_scale * updates[f_name].T
+    # the rate regulator ([stack] homeostasis) as the twin adds it: after the reciprocal copy
+    for name, change in twin.homeostatic_updates(cfg, rates).items():
+        updates[name] = updates[name] + change
     return updates, {"drives": drives, "rates": rates, "targets": [None, hidden_target, targets[2]]}
 
 

@@ -351,9 +351,14 @@ def test_stacks_table_is_written_from_the_stack_results(tmp_path):
     # `spiking-bpdl train` results: the spiking rows show the network's own spikes next to the rate pass
     sp = json.loads((src / "classifier_small" / "train_spiking.json").read_text())
     own, rate = f"{100 * sp['test_accuracy_spiking_readout']:.2f} %", f"{100 * sp['test_accuracy']:.2f} %"
-    assert any(line.startswith("| `classifier_small` | spiking (Brian2, pair STDP, traces from each sample's start): "
-                               "its own output spikes")
+    assert any(line.startswith("| `classifier_small` | spiking (Brian2, pair STDP, traces from each sample's start, "
+                               "feedback learnt by mirrored STDP (reciprocal)): its own output spikes")
                and f"| {own} / {rate} |" in line for line in lines)
+    # the rate regulator and the per-input centring a run used are read from its configuration
+    reg = json.loads((src / "classifier_mnist_regulated" / "train_spiking.json").read_text())
+    assert reg["config"]["homeostasis"] == 1e-5 and reg["config"]["centring_mean"] == "neuron"
+    assert any("per-input centring × 0.35, rate regulator η_h = 1e-05): its own output spikes" in line
+               and f"| {100 * reg['test_accuracy_spiking_readout']:.2f} %" in line for line in lines)
     # the trace reset a spiking run used is read from its configuration
     onset = json.loads((src / "classifier_mnist_trace_reset_onset" / "train_spiking.json").read_text())
     assert onset["config"]["trace_reset"] == "onset"

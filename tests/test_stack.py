@@ -646,3 +646,37 @@ def test_the_deep_variants_overrides_give_their_recorded_configuration(folder, o
         recorded.setdefault("homeostasis", 0.0)  # recorded before the rate regulator existed (0: none)
         recorded.setdefault("homeostasis_rate", 10.0)
         assert {k: v for k, v in got.items() if k != "path"} == {k: v for k, v in recorded.items() if k != "path"}
+
+
+def _comparable_config(config, frozen=()):
+    """A configuration as the table tests compare it: the keys added since a run was recorded at the
+    values that kept old runs, without its path, and without the learning rates of the projections the
+    run froze (a frozen projection never uses them: the W1-frozen ablation ran with an earlier A_plus)."""
+    config = copy.deepcopy(config)
+    for p in config["projections"]:
+        p.setdefault("mirror_scale", 1.0)
+        if p["name"] in frozen:
+            p.pop("eta", None), p.pop("stdp", None)
+    for key, default in (("twin_loop", "open"), ("centring_scale", 1.0), ("homeostasis", 0.0),
+                         ("homeostasis_rate", 10.0)):
+        config.setdefault(key, default)
+    return {k: v for k, v in config.items() if k not in ("path", "frozen")}
+
+
+# The spiking classifier's settings before the rate regulator shipped (docs/stacks.md: $BEFORE)
+_BEFORE_REGULATOR = ["stack.homeostasis=0", "spiking.centring_mean=layer", "spiking.centring_scale=1"]
+
+
+@pytest.mark.parametrize("definition, folder, overrides", [
+    (SPIKING_CLASSIFIER, "classifier_mnist_regulated", []),                  # the README table's rows: the shipped file
+    (SPIKING_CLASSIFIER, "classifier_mnist_reciprocal", _BEFORE_REGULATOR),  # the rows before it, with $BEFORE
+    ("classifier_small", "classifier_small", []),                            # the main job's rows
+])
+def test_the_classifier_tables_ran_the_shipped_file_or_its_documented_overrides(definition, folder, overrides):
+    shipped = json.loads(json.dumps(to_jsonable(load_stack(definition, overrides).to_dict())))
+    results = sorted((REPO / "docs" / "results" / "stacks" / folder).glob("train_*.json"))
+    assert len(results) >= 4  # spiking, the frozen ablation(s), the rate twin and backprop
+    for path in results:
+        result = json.loads(path.read_text())
+        frozen = result["frozen"] or ()
+        assert _comparable_config(result["config"], frozen) == _comparable_config(shipped, frozen), path.name

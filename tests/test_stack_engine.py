@@ -21,11 +21,14 @@ from spiking_bpdl.stack.train import load_splits
 
 TINY = ["populations.hidden.size=20", "training.samples=50", "training.passes=2", "training.eval_every=50",
         "spiking.block=25", "spiking.readout_samples=25"]
+# classifier_small's feedback learns (reciprocal); most tests here run the fixed-feedback scheme it grew
+# out of, and RECIPROCAL below restores the shipped one
+FIXED = ["stack.feedback=random", "spiking.feedback=random"]
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    cfg = load_stack("classifier_small", TINY)
+    cfg = load_stack("classifier_small", TINY + FIXED)
     return cfg, load_splits(cfg)
 
 
