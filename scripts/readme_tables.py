@@ -288,8 +288,8 @@ _RENAMED = {"classifier_mnist": "classifier_mnist_rate", "classifier_mnist_deep"
 _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden_learning_target_feedback",
            "hidden_learning_target_feedback_gain2")
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
-_TRAIN_DIRS = ("classifier_mnist_regulated", "classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset", "classifier_mnist",
-               "classifier_mnist_transposed",
+_TRAIN_DIRS = ("classifier_mnist_regulated", "classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset",
+               "classifier_mnist", "classifier_mnist_transposed",
                "classifier_mnist_deep_scaled_mirror", "classifier_mnist_deep_reciprocal", "classifier_mnist_deep",
                "classifier_small")
 # When the STDP traces restart ([spiking] trace_reset): the one spiking setting that differs between rows
@@ -308,13 +308,14 @@ def _mirror_scales(config):
     return f", scaled: {', '.join(scaled)}" if scaled else ""
 
 
-def _regulation(config):
-    """``, per-input centring × 0.35, rate regulator η_h = 1e-05`` for the hidden settings a spiking run
-    changed from their defaults (configurations recorded before a key existed had its default)."""
+def _regulation(config, centring=True):
+    """``, per-input centring × 0.35, rate regulator η_h = 1e-05`` for the hidden settings a run changed
+    from their defaults (configurations recorded before a key existed had its default); ``centring=False``
+    for the rate twin, whose centring is each input's own mean whatever ``[spiking]`` says."""
     parts = []
-    if config.get("centring_mean", "layer") == "neuron":
+    if centring and config.get("centring_mean", "layer") == "neuron":
         parts.append(f"per-input centring × {config.get('centring_scale', 1.0):g}")
-    elif config.get("centring_scale", 1.0) != 1.0:
+    elif centring and config.get("centring_scale", 1.0) != 1.0:
         parts.append(f"centring × {config['centring_scale']:g}")
     if config.get("homeostasis", 0.0):
         parts.append(f"rate regulator η_h = {config['homeostasis']:g}")
@@ -347,8 +348,7 @@ def _train_rows(folder, pct):
             else:
                 learnt = f", feedback learnt as the forward update transposed (reciprocal{_mirror_scales(d['config'])})" \
                     if d["config"].get("feedback") == "reciprocal" else ""
-                regulator = (f", rate regulator η_h = {d['config']['homeostasis']:g}"
-                             if d["config"].get("homeostasis", 0.0) else "")
+                regulator = _regulation(d["config"], centring=False)
                 what = {"rate": f"rate twin (target prop{learnt}{regulator})", "backprop": "backprop"}[d["backend"]] + frozen
                 val, test = pct(d["val_accuracy"]), pct(d["test_accuracy"])
             rows.append(f"| `{name}` | {what} | {d['samples']:,} | {val} | {test} |")
