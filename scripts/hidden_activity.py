@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from spiking_bpdl._io import write_json
-from spiking_bpdl.codegen import compiler_available, use_target
+from spiking_bpdl.codegen import runnable_target, use_target
 from spiking_bpdl.data import sha256_file
 from spiking_bpdl.errors import ConfigError
 from spiking_bpdl.provenance import script_provenance
@@ -71,7 +71,7 @@ def main(argv=None):
     runs = [("initial", None, initial)] + [(str(p), sha256_file(p), load_weights(cfg, p)) for p in args.weights]
     x = load_splits(cfg)["x_train"][:args.samples]
     first = cfg.forward(1).name
-    target = args.target if args.target == "numpy" or compiler_available() else "numpy"
+    target = runnable_target(args.target)
     results = []
     with use_target(target) as project:
         rules, offsets = engine.network_rules(cfg, initial, x)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from spiking_bpdl._io import write_json
-from spiking_bpdl.codegen import compiler_available, use_target
+from spiking_bpdl.codegen import runnable_target, use_target
 from spiking_bpdl.data import sha256_file
 from spiking_bpdl.errors import ConfigError
 from spiking_bpdl.provenance import script_provenance
@@ -75,7 +75,7 @@ def main(argv=None):
     if args.samples > len(data["x_val"]):
         raise ConfigError(f"--samples {args.samples}: the definition has {len(data['x_val'])} validation digits")
     x, labels = data["x_val"][:args.samples], data["l_val"][:args.samples]
-    target = args.target if args.target == "numpy" or compiler_available() else "numpy"
+    target = runnable_target(args.target)
     rate_pass = twin.predict(cfg, weights, x) == labels
     rows, reference = [], None
     for overrides, c in zip([[]] + variants, [cfg] + configs):

@@ -52,6 +52,13 @@ def compiler_available():
     return shutil.which(os.environ.get("CXX", "g++")) is not None or shutil.which("c++") is not None
 
 
+def runnable_target(target):
+    """``target`` checked (:func:`check_target`), or ``'numpy'`` when it needs a C++ compiler and none is
+    on PATH."""
+    target = check_target(target)
+    return target if target == "numpy" or compiler_available() else "numpy"
+
+
 def configure_target(target=DEFAULT_TARGET):
     """Select a *runtime* target and point Brian2's Cython cache at the project cache.
 

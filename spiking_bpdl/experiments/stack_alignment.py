@@ -111,7 +111,7 @@ def update_alignment(cfg, weights, x, labels, repetitions, target="cython", seed
         ``cycles = 1``), each (repetitions, block, size). Also ``feedback_gain``,
         ``twin`` (the twin's settings, :func:`twin_for_spiking`), ``target``, ``block``, ``wall_s``.
     """
-    from ..codegen import check_target, compiler_available, use_target
+    from ..codegen import runnable_target, use_target
     from ..errors import ConfigError
     from ..stack import engine, twin
     from ..stack.network import SpikingStack
@@ -121,9 +121,7 @@ def update_alignment(cfg, weights, x, labels, repetitions, target="cython", seed
         raise ConfigError(f"update_alignment needs at least 2 repetitions, got {repetitions}")
     if cfg.target != "label":
         raise ConfigError(f"{cfg.path}: update alignment needs a classifier (stack.target = 'label')")
-    target = check_target(target)
-    if target != "numpy" and not compiler_available():
-        target = "numpy"
+    target = runnable_target(target)
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels, dtype=int)
     block = len(x)

@@ -270,7 +270,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
         The run's name in ``out`` (its checkpoint file).
     """
     from ..checkpoint import open_checkpoint, save_checkpoint
-    from ..codegen import check_target, compiler_available, use_target
+    from ..codegen import runnable_target, use_target
     from ..progress import Progress
     from .network import SpikingStack
 
@@ -278,9 +278,7 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
         raise ConfigError(f"{cfg.path}: the spiking backend trains classifiers (stack.target = 'label'), "
                           f"got {cfg.target!r}")
     seed = cfg.seed if seed is None else int(seed)
-    target = check_target(target or cfg.brian_target)
-    if target != "numpy" and not compiler_available():
-        target = "numpy"
+    target = runnable_target(target or cfg.brian_target)
     block = cfg.block
     x_train, l_train = data["x_train"][:cfg.samples], data["l_train"][:cfg.samples]
     n_read = min(cfg.readout_samples, (len(data["x_val"]) // block) * block)
