@@ -58,7 +58,8 @@ BLOCK, REPETITIONS = (40, 5) if REDUCED else (100, 10)
 
 # the definition's feedback G2 learns (section 4); sections 1-3 start from the scheme it grew out of:
 # G2 fixed at random weights of the scale it had then
-FIXED_FEEDBACK = ["stack.feedback=random", "spiking.feedback=random", "projections.G2.weight.std=0.03"]
+FIXED_FEEDBACK = ["stack.feedback=random", "spiking.feedback=random", "projections.G2.plasticity=",
+                  "projections.G2.weight.std=0.03"]
 cfg = load_stack("classifier_small", FIXED_FEEDBACK)
 data = load_splits(cfg)
 weights = twin.init_weights(cfg, np.random.default_rng(cfg.seed))

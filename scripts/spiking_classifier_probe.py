@@ -35,7 +35,7 @@ from spiking_bpdl.codegen import use_target
 from spiking_bpdl.data import load_dataset
 from spiking_bpdl.provenance import script_provenance
 from spiking_bpdl.stack import twin
-from spiking_bpdl.stack.config import load_stack
+from spiking_bpdl.stack.config import fixed_feedback, load_stack
 from spiking_bpdl.stack.engine import centring_offset, stdp_rules
 from spiking_bpdl.stack.network import SpikingStack
 
@@ -109,7 +109,7 @@ def main(argv=None):
         centred[name] = m
     # the rate twin's update of the same block, for the alignment report: hidden targets by injected currents
     # through the very feedback weights the spiking network gets ('random' reads them as given)
-    cfg_twin = dataclasses.replace(cfg, hidden_target="current", feedback="random",
+    cfg_twin = dataclasses.replace(fixed_feedback(cfg), hidden_target="current",
                                    centering="pre" if any(fwd.index(k) < n - 1 for k in centred) else "none")
     fb_of = {p.name: p for p in cfg.projections if p.role == "feedback"}
 

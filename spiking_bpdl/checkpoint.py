@@ -53,7 +53,7 @@ def save_checkpoint(path, arrays, meta):
         np.savez(tmp, **payload)
 
 
-def load_checkpoint(path, expect_meta=None):
+def load_checkpoint(path, expect_meta=None, upgrade_meta=None):
     """Load and verify a checkpoint written by :func:`save_checkpoint`.
 
     Parameters
@@ -62,6 +62,10 @@ def load_checkpoint(path, expect_meta=None):
     expect_meta : dict, optional
         Keys whose values must match the stored metadata (e.g. the configuration); a
         mismatch raises CheckpointError instead of silently resuming another run.
+    upgrade_meta : callable, optional
+        ``meta -> meta``: the stored metadata as the present version would write it (e.g. the keys
+        a configuration gained since, at the defaults that keep the earlier behaviour), applied
+        before the comparison; the returned ``meta`` is the upgraded one.
 
     Returns
     -------
@@ -82,6 +86,8 @@ def load_checkpoint(path, expect_meta=None):
     if _digest(arrays, meta_json) != stored:
         raise CheckpointError(f"checkpoint {path} is corrupt (SHA-256 mismatch)")
     meta = json.loads(meta_json)
+    if upgrade_meta is not None:
+        meta = upgrade_meta(meta)
     for key, value in (expect_meta or {}).items():
         if to_jsonable(value) != meta.get(key):
             raise CheckpointError(
@@ -91,7 +97,7 @@ def load_checkpoint(path, expect_meta=None):
     return arrays, meta
 
 
-def open_checkpoint(path, resume, expect_meta=None):
+def open_checkpoint(path, resume, expect_meta=None, upgrade_meta=None):
     """The checkpoint a job continues from, or None for a fresh start.
 
     Parameters
@@ -100,7 +106,7 @@ def open_checkpoint(path, resume, expect_meta=None):
         The job's checkpoint (None: the job writes none).
     resume : bool
         The user asked to continue.
-    expect_meta : dict, optional
+    expect_meta, upgrade_meta : optional
         As for :func:`load_checkpoint`.
 
     Returns
@@ -121,4 +127,4 @@ def open_checkpoint(path, resume, expect_meta=None):
         raise CheckpointError(f"{path} exists; pass --resume to continue it, or choose another --out")
     if resume and not exists:
         raise CheckpointError(f"nothing to resume: {path} does not exist")
-    return load_checkpoint(path, expect_meta=expect_meta) if resume else None
+    return load_checkpoint(path, expect_meta=expect_meta, upgrade_meta=upgrade_meta) if resume else None

@@ -436,7 +436,10 @@ def apply_overrides(data, overrides, src="<definition>"):
         Items ``"dotted.key=value"``, e.g. ``"layer_pair.nudge=8"`` or
         ``"populations.hidden.tau_syn=5 ms"``. The value is read as a TOML value (numbers,
         booleans, quoted strings), else as a string. The table that holds the key must
-        exist; the key itself may be new (an optional key of the definition).
+        exist; the key itself may be new (an optional key of the definition). Nothing after
+        the ``=`` (``"projections.G2.plasticity="``) removes the key, which must be there: the
+        definition's default applies (for an optional key such as a projection's plasticity
+        rule, its absence).
     src : str
         Name of the definition, for error messages.
 
@@ -457,6 +460,12 @@ def apply_overrides(data, overrides, src="<definition>"):
             table = table.get(part) if isinstance(table, dict) else None
             if not isinstance(table, dict):
                 raise ConfigError(f"{src}: override {key!r}: no table [{'.'.join(parts[:depth + 1])}] in the definition")
+        if not text.strip():
+            if parts[-1] not in table:
+                raise ConfigError(f"{src}: override {key!r}=: no key {parts[-1]!r} to remove in "
+                                  f"[{'.'.join(parts[:-1])}]")
+            del table[parts[-1]]
+            continue
         table[parts[-1]] = _toml_value(text.strip())
     return data
 

@@ -17,11 +17,13 @@ from spiking_bpdl.rate import lif_layer_pair as lp
 from spiking_bpdl.stack import (
     backprop,
     check_projection_names,
+    fixed_feedback,
     freeze,
     load_stack,
     stack_from_data,
     stack_from_layer_pair,
     twin,
+    with_added_defaults,
 )
 from spiking_bpdl.stack.train import alignment, load_splits, train
 
@@ -310,8 +312,10 @@ def test_frozen_projections_do_not_change(trained_small):
     upd, _ = twin.target_prop_updates(frozen, w0, data["x_train"][:5],
                                       twin.targets_of(frozen, None, data["l_train"][:5]))
     assert set(upd) == {"W2"}
-    # fixed random feedback: G2 keeps its weights although it has a plasticity rule
-    upd, _ = twin.target_prop_updates(dataclasses.replace(cfg, feedback="random"), w0, data["x_train"][:5],
+    # fixed random feedback: G2 keeps its weights; a rule named on it would be unused, so it is refused
+    with pytest.raises(ConfigError, match="projections.G2.plasticity: names a rule, but no backend trains"):
+        dataclasses.replace(cfg, feedback="random")
+    upd, _ = twin.target_prop_updates(fixed_feedback(cfg), w0, data["x_train"][:5],
                                       twin.targets_of(cfg, None, data["l_train"][:5]), np.random.default_rng(0))
     assert set(upd) == {"W1", "W2"}
     res = train(dataclasses.replace(frozen, samples=200), "backprop", data, weights=w0, seed=0, dtype=np.float64)
@@ -336,7 +340,7 @@ def test_current_targets_with_transposed_feedback_are_the_scaled_gradient():
     weights = twin.init_weights(cfg0, rng)
     weights["G2"], weights["G3"] = weights["W2"].T.copy(), weights["W3"].T.copy()
     # feedback = 'transposed' reads f^T itself: the same targets as a copy of f^T in G
-    transposed = dataclasses.replace(cfg0, feedback="transposed")
+    transposed = fixed_feedback(cfg0, "transposed")
     x = rng.random((30, 49))
     y = twin.targets_of(cfg0, x, rng.integers(0, 10, 30))
     w_no_g = dict(weights, G2=np.zeros_like(weights["G2"]), G3=np.zeros_like(weights["G3"]))
@@ -366,7 +370,7 @@ def test_current_targets_with_transposed_feedback_are_the_scaled_gradient():
 def test_feedback_gain_and_target_phase_feedback_in_the_twin():
     """feedback_gain scales the injected feedback current; with feedback_phases = 'target' the hidden layer's
     target is driven by the whole nudged rate above (no feedback in the free phase), as in the Brian2 network."""
-    cfg = dataclasses.replace(small((12,)), hidden_target="current", feedback="random")
+    cfg = dataclasses.replace(fixed_feedback(small((12,))), hidden_target="current")
     rng = np.random.default_rng(5)
     weights = twin.init_weights(cfg, rng)
     x = rng.random((20, 49))
@@ -409,7 +413,7 @@ def test_the_twin_loop_is_validated(changes):
 
 
 def _loop_setup(gamma, hidden=(12,)):
-    cfg = dataclasses.replace(small(hidden), hidden_target="current", feedback="random", feedback_gain=gamma)
+    cfg = dataclasses.replace(fixed_feedback(small(hidden)), hidden_target="current", feedback_gain=gamma)
     rng = np.random.default_rng(9)
     weights = twin.init_weights(cfg, rng)
     for name in weights:  # a loop strong enough to move the rates: feedback weights as large as the forward ones
@@ -621,6 +625,26 @@ def test_a_scaled_mirror_carries_a_share_of_the_forward_change():
         stack_from_data(doc, "small.toml")
 
 
+def test_a_feedback_rule_that_no_backend_reads_is_refused_and_an_empty_override_removes_it():
+    """Fixed feedback on both backends with a rule named on G2 is a definition error (it used to be
+    silently unused); ``--set projections.G2.plasticity=`` removes the key, and a removed key that is
+    not there is an error too. With a mode that trains the feedback, the same rule is accepted."""
+    fixed = ["stack.feedback=random", "spiking.feedback=random"]
+    with pytest.raises(ConfigError, match=r"projections\.G2\.plasticity: names a rule, but no backend trains "
+                                          r"feedback here .*--set projections\.G2\.plasticity="):
+        load_stack("classifier_small", fixed)
+    cfg = load_stack("classifier_small", fixed + ["projections.G2.plasticity="])
+    assert cfg.projection("G2").plasticity is None and not cfg.projection("G2").plastic
+    assert cfg.projection("W2").plastic and cfg.reciprocal_pairs() == {}
+    with pytest.raises(ConfigError, match=r"override 'projections\.G2\.plasticity'=: no key 'plasticity' to remove"):
+        load_stack("classifier_small", fixed + ["projections.G2.plasticity=", "projections.G2.plasticity="])
+    # the rule is read when either backend trains the feedback
+    for mode in (["stack.feedback=random"], ["spiking.feedback=random"], ["stack.feedback=mirror"]):
+        assert load_stack("classifier_small", mode).projection("G2").plastic
+    with pytest.raises(ConfigError, match="no backend trains feedback"):  # replace() validates too
+        dataclasses.replace(load_stack("classifier_small"), feedback="random", spiking_feedback="random")
+
+
 _RECIPROCAL = ["stack.feedback=reciprocal", "spiking.feedback=reciprocal", "projections.G2.plasticity=stdp_hidden",
                "projections.G3.plasticity=stdp_output"]
 
@@ -652,14 +676,10 @@ def _comparable_config(config, frozen=()):
     """A configuration as the table tests compare it: the keys added since a run was recorded at the
     values that kept old runs, without its path, and without the learning rates of the projections the
     run froze (a frozen projection never uses them: the W1-frozen ablation ran with an earlier A_plus)."""
-    config = copy.deepcopy(config)
+    config = with_added_defaults(copy.deepcopy(config))
     for p in config["projections"]:
-        p.setdefault("mirror_scale", 1.0)
         if p["name"] in frozen:
             p.pop("eta", None), p.pop("stdp", None)
-    for key, default in (("twin_loop", "open"), ("centring_scale", 1.0), ("homeostasis", 0.0),
-                         ("homeostasis_rate", 10.0)):
-        config.setdefault(key, default)
     return {k: v for k, v in config.items() if k not in ("path", "frozen")}
 
 

@@ -1,7 +1,8 @@
 """The spiking training engine of layer stacks and ``spiking-bpdl train`` on stack definitions.
 
 A tiny classifier (``classifier_small`` with 20 hidden neurons, blocks of 25 digits) on the cython
-target: resume from a checkpoint continues exactly as an uninterrupted run; frozen projections keep
+target: resume from a checkpoint continues exactly as an uninterrupted run (also from one written
+before the definition gained keys, which ran at their defaults); frozen projections keep
 their initial weights bit for bit while the others learn; the command writes the classifier keys
 and rejects an unknown ``--freeze`` projection in one line, writing nothing.
 """
@@ -13,9 +14,10 @@ import sys
 import numpy as np
 import pytest
 
+from spiking_bpdl.checkpoint import load_checkpoint, save_checkpoint
 from spiking_bpdl.errors import CheckpointError, ConfigError
 from spiking_bpdl.stack import twin
-from spiking_bpdl.stack.config import freeze, load_stack
+from spiking_bpdl.stack.config import StackConfig, freeze, load_stack
 from spiking_bpdl.stack.engine import checkpoint_path, stdp_rules, train_spiking
 from spiking_bpdl.stack.train import load_splits
 
@@ -23,7 +25,7 @@ TINY = ["populations.hidden.size=20", "training.samples=50", "training.passes=2"
         "spiking.block=25", "spiking.readout_samples=25"]
 # classifier_small's feedback learns (reciprocal); most tests here run the fixed-feedback scheme it grew
 # out of, and RECIPROCAL below restores the shipped one
-FIXED = ["stack.feedback=random", "spiking.feedback=random"]
+FIXED = ["stack.feedback=random", "spiking.feedback=random", "projections.G2.plasticity="]
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,10 @@ def tiny():
 def _run(cfg, data, **kw):
     return train_spiking(cfg, data, target="cython", progress=False, **kw)
 
+
+# keys the stack definition gained after its first checkpoints were written (their defaults keep the
+# behaviour before them)
+ADDED_KEYS = ("twin_loop", "homeostasis", "homeostasis_rate", "centring_scale", "weight_updates", "top_window")
 
 RECIPROCAL = ["stack.feedback=reciprocal", "spiking.feedback=reciprocal", "projections.G2.plasticity=stdp_W2"]
 
@@ -50,11 +56,27 @@ def test_resume_continues_exactly_as_an_uninterrupted_run(tiny, tmp_path, feedba
     assert not first["complete"] and first["samples"] == 50
     with pytest.raises(CheckpointError, match="exists; pass --resume"):
         _run(cfg, data, out=tmp_path / "b")
+    # the same checkpoint as an earlier version wrote it, before keys it runs at their defaults existed
+    arrays, meta = load_checkpoint(checkpoint_path(tmp_path / "b"))
+    for d in ("old", "wrong"):
+        (tmp_path / d).mkdir()
+        old = json.loads(json.dumps(meta))
+        for key in ADDED_KEYS:
+            assert old["config"].pop(key) == getattr(StackConfig, key)  # at the default: it ran as before
+        for p in old["config"]["projections"]:
+            assert p.pop("mirror_scale") == 1.0
+        if d == "wrong":  # a key at a value other than its default cannot be taken for an added one
+            assert old["config"].pop("feedback_phases") != StackConfig.feedback_phases
+        save_checkpoint(checkpoint_path(tmp_path / d), arrays, old)
     rest = _run(cfg, data, out=tmp_path / "b", resume=True)
+    from_old = _run(cfg, data, out=tmp_path / "old", resume=True)
+    with pytest.raises(CheckpointError, match="feedback_phases|was written with config"):
+        _run(cfg, data, out=tmp_path / "wrong", resume=True)
     assert whole["complete"] and rest["complete"] and rest["samples"] == whole["samples"] == 100
     for name in whole["weights"]:
         np.testing.assert_array_equal(rest["weights"][name], whole["weights"][name])
-    assert rest["curve"] == whole["curve"]
+        np.testing.assert_array_equal(from_old["weights"][name], whole["weights"][name])
+    assert rest["curve"] == whole["curve"] == from_old["curve"]
     assert rest["synaptic_events"] == whole["synaptic_events"] > 0
     # a checkpoint of another configuration is refused, not silently continued
     other = load_stack("classifier_small", TINY + ["stack.nudge=6"])

@@ -60,7 +60,8 @@ def add_arguments(parser):
                              "(test_mse is null); choose settings this way, then score the chosen one on test")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="change a key of the definition before validation, e.g. layer_pair.nudge=8 or "
-                             "'populations.hidden.tau_syn=5 ms' (repeatable)")
+                             "'populations.hidden.tau_syn=5 ms' (repeatable; KEY= with nothing after the = removes "
+                             "the key, e.g. projections.G2.plasticity= leaves G2 without a rule)")
     _common.add_common(parser, target=False, data=True)
     parser.add_argument("--target", choices=("numpy", "cython", "cpp_standalone"), default=None,
                         help="Brian2 target of the spiking backend (default: the definition's [spiking] target, "

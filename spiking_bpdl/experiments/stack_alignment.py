@@ -49,7 +49,8 @@ def twin_for_spiking(cfg, weights):
     Returns
     -------
     twin_cfg : StackConfig
-        ``cfg`` with ``hidden_target = 'current'`` and ``feedback = 'random'`` (fixed feedback); its
+        ``cfg`` with ``hidden_target = 'current'`` and ``feedback = 'random'`` (fixed feedback,
+        :func:`spiking_bpdl.stack.config.fixed_feedback`); its
         ``feedback_gain`` ``gamma`` scales the feedback current, as it scales every feedback spike's
         jump in the network.
     twin_weights : dict of str to ndarray
@@ -58,8 +59,9 @@ def twin_for_spiking(cfg, weights):
         the transposed forward weights above).
     """
     from ..stack import engine
+    from ..stack.config import fixed_feedback
 
-    twin_cfg = dataclasses.replace(cfg, hidden_target="current", feedback="random")
+    twin_cfg = dataclasses.replace(fixed_feedback(cfg), hidden_target="current")
     fed = engine.feedback_weights(cfg, weights, weights)
     out = {k: np.array(v, dtype=np.float64) for k, v in weights.items()}
     out.update({g.name: np.array(fed[g.name], dtype=np.float64) for g in cfg.projections if g.role == "feedback"})

@@ -33,6 +33,8 @@ __all__ = [
     "stack_from_layer_pair",
     "check_projection_names",
     "freeze",
+    "fixed_feedback",
+    "with_added_defaults",
     "TARGETS",
     "FEEDBACK_MODES",
     "HIDDEN_TARGETS",
@@ -85,6 +87,8 @@ TOP_WINDOWS = ("contrastive", "target")
 #: When the STDP traces restart from zero (``[spiking] trace_reset``).
 TRACE_RESETS = ("sample", "onset", "none")
 _BRIAN_TARGETS = ("numpy", "cython", "cpp_standalone")
+#: The rate twin's feedback modes in which a feedback projection's plasticity rule is read.
+_LEARNING_FEEDBACK = ("trained", "mirror", "reciprocal")
 _WEIGHT_INITS = ("normal", "zero", "uniform")
 _ENCODERS = ("poisson", "regular")
 _DATASETS = ("mnist", "fashion-mnist")
@@ -479,6 +483,15 @@ class StackConfig:
                 if g.plasticity != f.plasticity:
                     bad(f"projections.{g.name}.plasticity", f"reciprocal feedback learns by the rule of {f.name}: "
                         f"name its table ({f.plasticity!r}) or leave {g.name} frozen, got {g.plasticity!r}")
+        if not (self.feedback in _LEARNING_FEEDBACK or self.spiking_feedback == "reciprocal"):
+            # A feedback rule that no backend would read is a definition error, not a silent no-op: a
+            # reader of the file would take the feedback for learning.
+            for g in self.projections:
+                if g.role == "feedback" and g.plastic:
+                    bad(f"projections.{g.name}.plasticity", f"names a rule, but no backend trains feedback here "
+                        f"(stack.feedback = {self.feedback!r}, spiking.feedback = {self.spiking_feedback!r}; "
+                        f"feedback learns with stack.feedback in {', '.join(map(repr, _LEARNING_FEEDBACK))} or "
+                        f"spiking.feedback = 'reciprocal'): remove the key, e.g. --set projections.{g.name}.plasticity=")
         if self.readout_samples % self.block:
             bad("spiking.readout_samples", f"must be a multiple of spiking.block ({self.block}), "
                 f"got {self.readout_samples}")
@@ -633,6 +646,42 @@ class StackConfig:
         return d
 
 
+def with_added_defaults(config):
+    """A recorded configuration (:meth:`StackConfig.to_dict`, as JSON) with the keys added since it was
+    written set to their defaults.
+
+    Every key that joined the stack definition after its first version defaults to the behaviour
+    before it (``trace_reset = 'sample'``, ``homeostasis = 0``, a projection's ``mirror_scale = 1``, ...),
+    so a configuration recorded without it ran as the default does. This is what lets a checkpoint
+    written by an earlier version resume, and a result file be compared with a definition loaded
+    today.
+
+    Parameters
+    ----------
+    config : dict
+        A resolved configuration as a result file or a checkpoint's metadata records it.
+
+    Returns
+    -------
+    dict
+        A copy, with the missing fields of the stack, its layers and its projections at their
+        defaults (as JSON values).
+    """
+    from .._io import to_jsonable
+
+    def fill(record, cls):
+        out = dict(record)
+        for field in dataclasses.fields(cls):
+            if field.name not in out and field.default is not dataclasses.MISSING:
+                out[field.name] = to_jsonable(field.default)
+        return out
+
+    config = fill(config, StackConfig)
+    config["layers"] = [fill(x, LayerSpec) for x in config.get("layers", [])]
+    config["projections"] = [fill(x, ProjSpec) for x in config.get("projections", [])]
+    return config
+
+
 def check_projection_names(cfg, names):
     """Validate projection names (e.g. of a ``--freeze PROJ`` option).
 
@@ -674,10 +723,35 @@ def freeze(cfg, names):
     -------
     StackConfig
     """
-    names = set(check_projection_names(cfg, names))
-    projs = tuple(dataclasses.replace(p, plasticity=None, rule=None, eta=0.0, stdp=None) if p.name in names else p
-                  for p in cfg.projections)
-    return dataclasses.replace(cfg, projections=projs)
+    return dataclasses.replace(cfg, projections=_without_rules(cfg, check_projection_names(cfg, names)))
+
+
+def _without_rules(cfg, names):
+    """``cfg``'s projections, those in ``names`` with no plasticity rule and step 0."""
+    return tuple(dataclasses.replace(p, plasticity=None, rule=None, eta=0.0, stdp=None) if p.name in set(names) else p
+                 for p in cfg.projections)
+
+
+def fixed_feedback(cfg, mode="random"):
+    """Copy of ``cfg`` whose rate twin reads its feedback as fixed weights: ``stack.feedback = mode``
+    (``'random'``: the feedback projections' own weights; ``'transposed'``: the forward weights above)
+    and every feedback projection without a rule (fixed feedback does not read one, and a definition
+    that names one unread is refused).
+
+    Parameters
+    ----------
+    cfg : StackConfig
+    mode : {'random', 'transposed'}
+
+    Returns
+    -------
+    StackConfig
+    """
+    if mode not in ("random", "transposed"):
+        raise ValueError(f"fixed feedback is 'random' or 'transposed', got {mode!r}")
+    feedback = [p.name for p in cfg.projections if p.role == "feedback"]
+    # both changes in one replace: validation sees the mode only with the rules it would refuse gone
+    return dataclasses.replace(cfg, projections=_without_rules(cfg, feedback), feedback=mode)
 
 
 # ---------------------------------------------------------------------- loading

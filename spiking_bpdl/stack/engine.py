@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import twin
+from .config import with_added_defaults
 
 __all__ = ["checkpoint_path", "stdp_rules", "network_rules", "centring_offset", "mean_pre_rates", "feedback_weights", "digit_order", "spiking_predict", "train_spiking"]
 
@@ -293,7 +294,9 @@ def train_spiking(cfg, data, seed=None, out=None, resume=False, progress=True, t
     meta_key = {"config": cfg.to_dict(), "backend": "spiking", "seed": seed}
 
     ckpt = checkpoint_path(out, name) if out is not None else None
-    opened = open_checkpoint(ckpt, resume, expect_meta=meta_key)
+    # a checkpoint of an earlier version lacks the keys added since; they ran at their defaults
+    opened = open_checkpoint(ckpt, resume, expect_meta=meta_key,
+                             upgrade_meta=lambda m: {**m, "config": with_added_defaults(m.get("config", {}))})
     if opened:
         arrays, meta = opened
         weights = {k[2:]: v for k, v in arrays.items() if k.startswith("w_")}
