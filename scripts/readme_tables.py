@@ -290,7 +290,8 @@ _PROBES = ("frozen_hidden_populations", "frozen_hidden_target_feedback", "hidden
 # Folders of `spiking-bpdl train` results on stack classifiers (train_<run>.json), in table order.
 _TRAIN_DIRS = ("classifier_mnist_regulated", "classifier_mnist_reciprocal", "classifier_mnist_trace_reset_onset",
                "classifier_mnist", "classifier_mnist_transposed",
-               "classifier_mnist_deep_scaled_mirror", "classifier_mnist_deep_reciprocal", "classifier_mnist_deep",
+               "classifier_mnist_deep_regulated", "classifier_mnist_deep_scaled_mirror", "classifier_mnist_deep_reciprocal",
+               "classifier_mnist_deep",
                "classifier_small")
 # When the STDP traces restart ([spiking] trace_reset): the one spiking setting that differs between rows
 _TRACE_RESET = {"sample": "traces from each sample's start", "onset": "traces from the plasticity onset"}

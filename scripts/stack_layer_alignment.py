@@ -8,14 +8,16 @@ every plastic forward projection it records the cosine between the mean STDP cha
 repetitions``), the same cosine against the twin's update for shuffled labels (the control: what a
 label-blind change gives), the paired margin over the control with its standard error, and the cosine
 extrapolated to infinitely many repetitions. A hidden layer whose STDP only random-walks has a margin
-near 0; a margin several standard errors above 0 says its change follows the label-driven target.
+near 0; a margin several standard errors above 0 says its change follows the label-driven target. (A
+label-blind term that dominates both updates, such as the rate regulator's, also brings the margin
+near 0: ``--set stack.homeostasis=0`` measures the pair STDP alone.)
 For the same weights and digits it also records, per projection, the cosine of the rate twin's
 target-prop update with the negative backprop gradient and with shuffled labels
 (:func:`spiking_bpdl.stack.train.alignment`)::
 
     python scripts/stack_layer_alignment.py classifier_mnist_deep --block 100 --repetitions 6 \\
-        --out docs/results/stacks/classifier_mnist_deep/layer_alignment.json --png \\
-        docs/results/stacks/classifier_mnist_deep/layer_alignment.png
+        --out docs/results/stacks/classifier_mnist_deep_regulated/layer_alignment_initial.json --png \\
+        docs/results/stacks/classifier_mnist_deep_regulated/layer_alignment_initial.png
 
 ``--weights OUT/weights_spiking.npz`` measures after training;
 ``--set KEY=VALUE`` changes the definition; ``--feedback-gain 0`` cuts the feedback (the ablation whose

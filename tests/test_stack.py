@@ -77,6 +77,9 @@ def test_shipped_classifiers_load():
     assert all(p.rule == "pair" for p in spiking_deep.projections if p.role == "forward")
     assert sorted(p.name for p in spiking_deep.projections if p.role == "feedback") == ["G2", "G3"]
     assert all(p.plasticity is None for p in spiking_deep.projections if p.role == "feedback")
+    # both spiking classifiers carry the rate regulator and per-input centring (chosen on validation for each)
+    for cfg in (spiking, spiking_deep):
+        assert (cfg.homeostasis, cfg.homeostasis_rate, cfg.centring_mean, cfg.centring_scale) == (1e-5, 10.0, "neuron", 0.35)
     assert [layer.size for layer in spiking.layers] == [784, 1000, 100]  # 10 classes x 10 output neurons
     assert one.depth == spiking.depth == 1 + 1 and deep.depth == 3
     assert one.target == deep.target == spiking.target == "label"
@@ -649,29 +652,6 @@ _RECIPROCAL = ["stack.feedback=reciprocal", "spiking.feedback=reciprocal", "proj
                "projections.G3.plasticity=stdp_output"]
 
 
-@pytest.mark.parametrize("folder, overrides, results", [
-    ("classifier_mnist_deep_reciprocal", _RECIPROCAL + ["plasticity.stdp_hidden.A_plus=1e-4"],
-     ("train_rate.json", "train_backprop.json")),
-    ("classifier_mnist_deep_scaled_mirror",
-     _RECIPROCAL + ["projections.G2.mirror_scale=0.03", "projections.G3.mirror_scale=0.3"],
-     ("train_spiking.json", "train_rate.json", "train_backprop.json")),
-])
-def test_the_deep_variants_overrides_give_their_recorded_configuration(folder, overrides, results):
-    # docs/stacks.md reproduces the measured deep variants on the shipped (random-feedback) file with
-    # these --set overrides: the resolved configuration must be the one their results record
-    got = json.loads(json.dumps(to_jsonable(load_stack(SPIKING_DEEP, overrides).to_dict())))
-    folder = REPO / "docs" / "results" / "stacks" / folder
-    for result in results:
-        recorded = json.loads((folder / result).read_text())["config"]
-        for p in recorded["projections"]:  # recorded before projections had a mirror_scale (1: the full copy)
-            p.setdefault("mirror_scale", 1.0)
-        recorded.setdefault("twin_loop", "open")  # recorded before the twin could settle its loop
-        recorded.setdefault("centring_scale", 1.0)  # recorded before the offset had a factor (1: the derived one)
-        recorded.setdefault("homeostasis", 0.0)  # recorded before the rate regulator existed (0: none)
-        recorded.setdefault("homeostasis_rate", 10.0)
-        assert {k: v for k, v in got.items() if k != "path"} == {k: v for k, v in recorded.items() if k != "path"}
-
-
 def _comparable_config(config, frozen=()):
     """A configuration as the table tests compare it: the keys added since a run was recorded at the
     values that kept old runs, without its path, and without the learning rates of the projections the
@@ -683,14 +663,33 @@ def _comparable_config(config, frozen=()):
     return {k: v for k, v in config.items() if k not in ("path", "frozen")}
 
 
-# The spiking classifier's settings before the rate regulator shipped (docs/stacks.md: $BEFORE)
+# The spiking classifiers' settings before the rate regulator shipped (docs/stacks.md: $BEFORE)
 _BEFORE_REGULATOR = ["stack.homeostasis=0", "spiking.centring_mean=layer", "spiking.centring_scale=1"]
+
+
+@pytest.mark.parametrize("folder, overrides, results", [
+    ("classifier_mnist_deep_reciprocal", _BEFORE_REGULATOR + _RECIPROCAL + ["plasticity.stdp_hidden.A_plus=1e-4"],
+     ("train_rate.json", "train_backprop.json")),
+    ("classifier_mnist_deep_scaled_mirror",
+     _BEFORE_REGULATOR + _RECIPROCAL + ["projections.G2.mirror_scale=0.03", "projections.G3.mirror_scale=0.3"],
+     ("train_spiking.json", "train_rate.json", "train_backprop.json")),
+])
+def test_the_deep_variants_overrides_give_their_recorded_configuration(folder, overrides, results):
+    # docs/stacks.md reproduces the measured deep variants on the shipped (random-feedback) file with
+    # $BEFORE and these --set overrides: the resolved configuration must be the one their results record
+    got = json.loads(json.dumps(to_jsonable(load_stack(SPIKING_DEEP, overrides).to_dict())))
+    folder = REPO / "docs" / "results" / "stacks" / folder
+    for result in results:
+        recorded = json.loads((folder / result).read_text())["config"]
+        assert _comparable_config(recorded) == _comparable_config(got), result
 
 
 @pytest.mark.parametrize("definition, folder, overrides", [
     (SPIKING_CLASSIFIER, "classifier_mnist_regulated", []),                  # the README table's rows: the shipped file
     (SPIKING_CLASSIFIER, "classifier_mnist_reciprocal", _BEFORE_REGULATOR),  # the rows before it, with $BEFORE
     ("classifier_small", "classifier_small", []),                            # the main job's rows
+    (SPIKING_DEEP, "classifier_mnist_deep_regulated", []),                   # the deep rows: the shipped file
+    (SPIKING_DEEP, "classifier_mnist_deep", _BEFORE_REGULATOR),              # the deep rows before it
 ])
 def test_the_classifier_tables_ran_the_shipped_file_or_its_documented_overrides(definition, folder, overrides):
     shipped = json.loads(json.dumps(to_jsonable(load_stack(definition, overrides).to_dict())))
