@@ -79,7 +79,8 @@ def test_shipped_classifiers_load():
     assert all(p.plasticity is None for p in spiking_deep.projections if p.role == "feedback")
     # both spiking classifiers carry the rate regulator and per-input centring (chosen on validation for each)
     for cfg in (spiking, spiking_deep):
-        assert (cfg.homeostasis, cfg.homeostasis_rate, cfg.centring_mean, cfg.centring_scale) == (1e-5, 10.0, "neuron", 0.35)
+        regulation = (cfg.homeostasis, cfg.homeostasis_rate, cfg.centring_mean, cfg.centring_scale)
+        assert regulation == (1e-5, 10.0, "neuron", 0.35)
     assert [layer.size for layer in spiking.layers] == [784, 1000, 100]  # 10 classes x 10 output neurons
     assert one.depth == spiking.depth == 1 + 1 and deep.depth == 3
     assert one.target == deep.target == spiking.target == "label"

@@ -14,4 +14,5 @@ from .config import (FEEDBACK_MODES, HIDDEN_TARGETS, TARGETS, LayerSpec, ProjSpe
                      with_added_defaults)
 
 __all__ = ["StackConfig", "LayerSpec", "ProjSpec", "load_stack", "stack_from_data", "stack_from_layer_pair",
-           "check_projection_names", "freeze", "fixed_feedback", "with_added_defaults", "TARGETS", "FEEDBACK_MODES", "HIDDEN_TARGETS"]
+           "check_projection_names", "freeze", "fixed_feedback", "with_added_defaults", "TARGETS", "FEEDBACK_MODES",
+           "HIDDEN_TARGETS"]

@@ -491,7 +491,8 @@ class StackConfig:
                     bad(f"projections.{g.name}.plasticity", f"names a rule, but no backend trains feedback here "
                         f"(stack.feedback = {self.feedback!r}, spiking.feedback = {self.spiking_feedback!r}; "
                         f"feedback learns with stack.feedback in {', '.join(map(repr, _LEARNING_FEEDBACK))} or "
-                        f"spiking.feedback = 'reciprocal'): remove the key, e.g. --set projections.{g.name}.plasticity=")
+                        f"spiking.feedback = 'reciprocal'): remove the key, e.g. "
+                        f"--set projections.{g.name}.plasticity=")
         if self.readout_samples % self.block:
             bad("spiking.readout_samples", f"must be a multiple of spiking.block ({self.block}), "
                 f"got {self.readout_samples}")
@@ -728,7 +729,8 @@ def freeze(cfg, names):
 
 def _without_rules(cfg, names):
     """``cfg``'s projections, those in ``names`` with no plasticity rule and step 0."""
-    return tuple(dataclasses.replace(p, plasticity=None, rule=None, eta=0.0, stdp=None) if p.name in set(names) else p
+    names = set(names)
+    return tuple(dataclasses.replace(p, plasticity=None, rule=None, eta=0.0, stdp=None) if p.name in names else p
                  for p in cfg.projections)
 
 
