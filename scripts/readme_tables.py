@@ -44,6 +44,7 @@ import numpy as np  # noqa: E402
 
 from spiking_bpdl._io import atomic_path  # noqa: E402
 from spiking_bpdl.reproduce import PART_NAMES, format_row, md_cell as _cell  # noqa: E402
+from spiking_bpdl.stack import with_added_defaults  # noqa: E402
 
 __all__ = ["table", "benchmark_table", "stacks_table", "replace_blocks", "parse_block", "hand_typed_numbers", "main"]
 
@@ -303,22 +304,22 @@ DIEHL_COOK = "| Diehl & Cook 2015 | spiking, unsupervised STDP, 6,400 excitatory
 
 def _mirror_scales(config):
     """``, scaled: G2 × 0.03, ...`` for reciprocal feedback that takes a share of the forward change
-    (``mirror_scale`` other than 1; configurations recorded before the key existed copy it whole)."""
-    scaled = [f"{p['name']} × {p['mirror_scale']:g}" for p in config.get("projections", ())
-              if p.get("mirror_scale", 1.0) != 1.0]
+    (``mirror_scale`` other than 1). ``config`` has the keys added since it was recorded at their
+    defaults (:func:`spiking_bpdl.stack.with_added_defaults`), as every function here that reads it."""
+    scaled = [f"{p['name']} × {p['mirror_scale']:g}" for p in config["projections"] if p["mirror_scale"] != 1.0]
     return f", scaled: {', '.join(scaled)}" if scaled else ""
 
 
 def _regulation(config, centring=True):
     """``, per-input centring × 0.35, rate regulator η_h = 1e-05`` for the hidden settings a run changed
-    from their defaults (configurations recorded before a key existed had its default); ``centring=False``
-    for the rate twin, whose centring is each input's own mean whatever ``[spiking]`` says."""
+    from their defaults; ``centring=False`` for the rate twin, whose centring is each input's own mean
+    whatever ``[spiking]`` says."""
     parts = []
-    if centring and config.get("centring_mean", "layer") == "neuron":
-        parts.append(f"per-input centring × {config.get('centring_scale', 1.0):g}")
-    elif centring and config.get("centring_scale", 1.0) != 1.0:
+    if centring and config["centring_mean"] == "neuron":
+        parts.append(f"per-input centring × {config['centring_scale']:g}")
+    elif centring and config["centring_scale"] != 1.0:
         parts.append(f"centring × {config['centring_scale']:g}")
-    if config.get("homeostasis", 0.0):
+    if config["homeostasis"]:
         parts.append(f"rate regulator η_h = {config['homeostasis']:g}")
     return "".join(f", {p}" for p in parts)
 
@@ -335,21 +336,22 @@ def _train_rows(folder, pct):
     for _, stem, d, path in sorted(runs):
         try:
             frozen = f", {' + '.join(d['frozen'])} frozen" if d["frozen"] else ""
-            name = d["config"]["name"]
+            config = with_added_defaults(d["config"])  # a run recorded before a key existed ran at its default
+            name = config["name"]
             if d["backend"] == "spiking":
                 control = {"transposed": ", feedback through W2ᵀ (weight transport, a control)",
-                           "reciprocal": f", feedback learnt by mirrored STDP (reciprocal{_mirror_scales(d['config'])})"}.get(
-                               d["config"].get("spiking_feedback"), "")
-                reset = _TRACE_RESET[d["config"].get("trace_reset", "sample")]
-                what = (f"spiking (Brian2, pair STDP, {reset}{control}{_regulation(d['config'])}){frozen}: "
+                           "reciprocal": f", feedback learnt by mirrored STDP (reciprocal{_mirror_scales(config)})"}.get(
+                               config["spiking_feedback"], "")
+                reset = _TRACE_RESET[config["trace_reset"]]
+                what = (f"spiking (Brian2, pair STDP, {reset}{control}{_regulation(config)}){frozen}: "
                         "its own output spikes / "
                         "a rate pass of its weights")
                 val = f"{pct(d['val_accuracy_spiking_readout'])} / {pct(d['val_accuracy'])}"
                 test = f"{pct(d['test_accuracy_spiking_readout'])} / {pct(d['test_accuracy'])}"
             else:
-                learnt = f", feedback learnt as the forward update transposed (reciprocal{_mirror_scales(d['config'])})" \
-                    if d["config"].get("feedback") == "reciprocal" else ""
-                regulator = _regulation(d["config"], centring=False)
+                learnt = f", feedback learnt as the forward update transposed (reciprocal{_mirror_scales(config)})" \
+                    if config["feedback"] == "reciprocal" else ""
+                regulator = _regulation(config, centring=False)
                 what = {"rate": f"rate twin (target prop{learnt}{regulator})", "backprop": "backprop"}[d["backend"]] + frozen
                 val, test = pct(d["val_accuracy"]), pct(d["test_accuracy"])
             rows.append(f"| `{name}` | {what} | {d['samples']:,} | {val} | {test} |")
